@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Codec, CODEC, CommonModule, LogsplitConfig, SpoolLayout } from '@logsplit/common';
+import { Kafka } from 'kafkajs';
+import { AppendController } from './append.controller';
+import { AppendService } from './append.service';
+import { SegmentWriter } from './segment-writer';
+
+@Module({})
+export class CompressorModule {
+  static forRoot(config: LogsplitConfig, kafka: Kafka): DynamicModule {
+    const { segmentMaxBytes, segmentMaxAgeMs, fsync } = config.compressor;
+    return {
+      module: CompressorModule,
+      imports: [CommonModule.forRoot(config, kafka, { redis: true })],
+      controllers: [AppendController],
+      providers: [
+        AppendService,
+        {
+          provide: SegmentWriter,
+          inject: [CODEC],
+          useFactory: (codec: Codec) =>
+            new SegmentWriter(
+              new SpoolLayout(config.spoolDir),
+              codec,
+              { maxBytes: segmentMaxBytes, maxAgeMs: segmentMaxAgeMs, fsync },
+              config.instanceId,
+            ),
+        },
+      ],
+    };
+  }
+}

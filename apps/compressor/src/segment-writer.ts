@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Codec,
+  cutTornTails,
+  dataFileName,
+  ManifestEntry,
+  readSegment,
+  sealSegment,
+  SEGMENT_FILES,
+  SegmentMeta,
+  SegmentState,
+  SpoolLayout,
+} from '@logsplit/common';
+
+export interface SegmentLimits {
+  maxBytes: number;
+  maxAgeMs: number;
+  fsync: boolean;
+}
+
+export type BlockInfo = Omit<ManifestEntry, 'offset' | 'length'>;
+
+export interface AppendOutcome {
+  segmentId: string;
+  offset: number;
+  /** Segments this append sealed (by age before it, or by size after it). */
+  sealed: SegmentState[];
+}
+
+/**
+ * Appends compressed blocks to the open segment of one (app, slot). The caller must hold the
+ * slot's lease for the whole call: slot k owns open/slot-k, so two writers never share a file.
+ *
+ * Durability order: block written and fsynced, then its manifest line written and fsynced. A
+ * crash between the two leaves a torn tail that the next holder cuts off before appending, so a
+ * reader never sees a block the manifest does not vouch for.
+ */
+export class SegmentWriter {
+  constructor(
+    private readonly layout: SpoolLayout,
+    private readonly codec: Codec,
+    private readonly limits: SegmentLimits,
+    private readonly instanceId: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async append(
+    app: string,
+    slot: number,
+    block: Buffer,
+    info: BlockInfo,
+    assertStillOwner: () => Promise<void>,
+  ): Promise<AppendOutcome> {
+    const sealed: SegmentState[] = [];
+    const dir = this.layout.openDir(app, slot);
+    let segment = await readSegment(dir);
+    if (segment && segment.entries.length > 0 && this.isOld(segment.meta)) {
+      sealed.push(await this.seal(segment));
+      segment = undefined;
+    }
+    segment ??= await this.create(app, slot);
+
+    // Checked right before the write that makes data visible: a writer whose lease expired
+    // while it was paused must not append behind the new holder's back.
+    await assertStillOwner();
+    await cutTornTails(segment);
+    const offset = segment.committedBytes;
+    const entry: ManifestEntry = { offset, length: block.length, ...info };
+    await this.appendTo(segment.dataPath, block);
+    await this.appendTo(join(dir, SEGMENT_FILES.manifest), Buffer.from(JSON.stringify(entry) + '\n'));
+
+    const after: SegmentState = {
+      ...segment,
+      entries: [...segment.entries, entry],
+      committedBytes: offset + block.length,
+      dataBytes: offset + block.length,
+    };
+    after.manifestBytes = after.manifestValidBytes =
+      segment.manifestValidBytes + Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (after.committedBytes >= this.limits.maxBytes) sealed.push(await this.seal(after));
+    return { segmentId: segment.meta.segmentId, offset, sealed };
+  }
+
+  private isOld(meta: SegmentMeta): boolean {
+    return this.now() - meta.createdAt >= this.limits.maxAgeMs;
+  }
+
+  private async seal(segment: SegmentState): Promise<SegmentState> {
+    const dir = await sealSegment(this.layout, segment);
+    return { ...segment, dir, dataPath: join(dir, dataFileName(segment.meta.extension)) };
+  }
+
+  private async create(app: string, slot: number): Promise<SegmentState> {
+    const dir = this.layout.openDir(app, slot);
+    await fs.mkdir(dir, { recursive: true });
+    const createdAt = this.now();
+    const meta: SegmentMeta = {
+      segmentId: newSegmentId(createdAt, slot),
+      app,
+      slot,
+      codec: this.codec.name,
+      extension: this.codec.extension,
+      createdAt,
+      createdBy: this.instanceId,
+    };
+    // meta.json appears atomically: a directory without it is a segment not yet begun.
+    const tmp = join(dir, `${SEGMENT_FILES.meta}.${randomBytes(4).toString('hex')}.tmp`);
+    await fs.writeFile(tmp, JSON.stringify(meta));
+    await fs.rename(tmp, join(dir, SEGMENT_FILES.meta));
+    // A leftover data or manifest file without meta.json came from a crash during creation.
+    await fs.rm(join(dir, SEGMENT_FILES.manifest), { force: true });
+    const dataPath = join(dir, dataFileName(meta.extension));
+    await fs.rm(dataPath, { force: true });
+    return {
+      dir,
+      meta,
+      entries: [],
+      dataPath,
+      committedBytes: 0,
+      dataBytes: 0,
+      manifestBytes: 0,
+      manifestValidBytes: 0,
+    };
+  }
+
+  private async appendTo(path: string, data: Buffer) {
+    const fh = await fs.open(path, 'a');
+    try {
+      await fh.write(data);
+      if (this.limits.fsync) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** Sorts by creation time; the slot and random suffix keep ids unique across instances. */
+export function newSegmentId(createdAt: number, slot: number): string {
+  const t = new Date(createdAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${t}-s${slot}-${randomBytes(4).toString('hex')}`;
+}

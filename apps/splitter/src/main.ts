@@ -1,0 +1,12 @@
+import 'reflect-metadata';
+import { runService } from '@logsplit/common';
+import { RAW_BATCH } from './split.controller';
+import { SplitterModule } from './splitter.module';
+
+void runService({
+  name: 'splitter',
+  module: (config, kafka) => SplitterModule.forRoot(config, kafka),
+  groupId: (config) => config.splitter.group,
+  routes: (config) => ({ [config.topics.raw]: RAW_BATCH }),
+  partitionsConsumedConcurrently: 2,
+});

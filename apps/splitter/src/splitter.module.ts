@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CommonModule, LogsplitConfig } from '@logsplit/common';
+import { Kafka } from 'kafkajs';
+import { SplitController } from './split.controller';
+import { SplitService } from './split.service';
+
+@Module({})
+export class SplitterModule {
+  static forRoot(config: LogsplitConfig, kafka: Kafka): DynamicModule {
+    return {
+      module: SplitterModule,
+      imports: [CommonModule.forRoot(config, kafka)],
+      controllers: [SplitController],
+      providers: [SplitService],
+    };
+  }
+}

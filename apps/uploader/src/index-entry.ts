@@ -1,0 +1,84 @@
+import { SegmentState, SourceRange } from '@logsplit/common';
+
+/**
+ * What a reader needs to find and fetch one app's logs without listing or opening others':
+ * one JSON object per archived segment, stored under the app's own index prefix.
+ */
+export interface IndexEntry {
+  version: 1;
+  app: string;
+  segmentId: string;
+  key: string;
+  codec: string;
+  bytes: number;
+  rawBytes: number;
+  records: number;
+  minTime: number;
+  maxTime: number;
+  md5: string;
+  createdAt: number;
+  uploadedAt: number;
+  /** Source coordinates of the raw records, merged per partition. */
+  sources: { topic: string; partition: number; firstOffset: string; lastOffset: string }[];
+  /** Byte range of every gzip member / zstd frame, for range reads of one block. */
+  blocks: { offset: number; length: number; records: number; minTime: number; maxTime: number }[];
+}
+
+export function buildIndexEntry(
+  segment: SegmentState,
+  key: string,
+  md5: string,
+  uploadedAt: number,
+): IndexEntry {
+  let records = 0;
+  let rawBytes = 0;
+  let minTime = Infinity;
+  let maxTime = -Infinity;
+  for (const e of segment.entries) {
+    records += e.records;
+    rawBytes += e.rawBytes;
+    minTime = Math.min(minTime, e.minTime);
+    maxTime = Math.max(maxTime, e.maxTime);
+  }
+  return {
+    version: 1,
+    app: segment.meta.app,
+    segmentId: segment.meta.segmentId,
+    key,
+    codec: segment.meta.codec,
+    bytes: segment.committedBytes,
+    rawBytes,
+    records,
+    minTime,
+    maxTime,
+    md5,
+    createdAt: segment.meta.createdAt,
+    uploadedAt,
+    sources: mergeSources(segment.entries.flatMap((e) => e.sources)),
+    blocks: segment.entries.map(({ offset, length, records, minTime, maxTime }) => ({
+      offset,
+      length,
+      records,
+      minTime,
+      maxTime,
+    })),
+  };
+}
+
+/** One range per (topic, partition), from the smallest first to the largest last offset. */
+export function mergeSources(sources: SourceRange[]): SourceRange[] {
+  const merged = new Map<string, SourceRange>();
+  for (const s of sources) {
+    const id = `${s.topic}\u0000${s.partition}`;
+    const m = merged.get(id);
+    if (!m) {
+      merged.set(id, { ...s });
+      continue;
+    }
+    if (BigInt(s.firstOffset) < BigInt(m.firstOffset)) m.firstOffset = s.firstOffset;
+    if (BigInt(s.lastOffset) > BigInt(m.lastOffset)) m.lastOffset = s.lastOffset;
+  }
+  return [...merged.values()].sort((a, b) =>
+    a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+  );
+}

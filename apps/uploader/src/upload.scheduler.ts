@@ -1,0 +1,50 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { LOGSPLIT_CONFIG, LogsplitConfig } from '@logsplit/common';
+import { UploadService } from './upload.service';
+
+/**
+ * The periodic pass that seals idle segments and uploads whatever is sealed: the backstop for
+ * missed segment events and the only trigger for apps that stopped writing.
+ */
+@Injectable()
+export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(UploadScheduler.name);
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
+    private readonly uploads: UploadService,
+    private readonly registry: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const timer = setInterval(() => void this.tick(), this.config.uploader.intervalMs);
+    this.registry.addInterval('upload-pass', timer);
+    void this.tick();
+  }
+
+  /** Lets an upload in progress finish: its segment stays on the spool until it has. */
+  async onApplicationShutdown(): Promise<void> {
+    this.registry.deleteInterval('upload-pass');
+    await this.running;
+  }
+
+  /** Passes never overlap: a slow store delays the next pass instead of stacking them. */
+  tick(): Promise<void> {
+    this.running ??= this.uploads
+      .pass()
+      .then((t) => {
+        if (t.sealed || t.uploaded || t.failed) this.log.log(`pass: ${JSON.stringify(t)}`);
+      })
+      .catch((err) => this.log.error(`upload pass failed: ${String(err)}`))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+}

@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { CommonModule, LogsplitConfig } from '@logsplit/common';
+import { Kafka } from 'kafkajs';
+import { SegmentsController } from './segments.controller';
+import { UploadScheduler } from './upload.scheduler';
+import { UploadService } from './upload.service';
+
+@Module({})
+export class UploaderModule {
+  static forRoot(config: LogsplitConfig, kafka: Kafka): DynamicModule {
+    return {
+      module: UploaderModule,
+      imports: [
+        CommonModule.forRoot(config, kafka, { redis: true, storage: true }),
+        ScheduleModule.forRoot(),
+      ],
+      controllers: [SegmentsController],
+      providers: [UploadService, UploadScheduler],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+// Unit tests sit next to their code; end-to-end tests in test/ talk to a real broker and Redis.
+const moduleNameMapper = {
+  '^@logsplit/common$': '<rootDir>/libs/common/src',
+  '^@logsplit/common/(.*)$': '<rootDir>/libs/common/src/$1',
+};
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/apps', '<rootDir>/libs'],
+      testMatch: ['**/*.spec.ts'],
+      moduleNameMapper,
+      transform,
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.e2e-spec.ts'],
+      moduleNameMapper,
+      transform,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      slowTestThreshold: 60,
+    },
+  ],
+};

@@ -1,0 +1,36 @@
+/**
+ * Wire format of a chunk on the by-app topic: key = app id, value = the chunk's records, each
+ * byte-exact and terminated by exactly one '\n' (added only where the record lacks it), so the
+ * compressor can compress the value as it is. The headers say where the records came from.
+ */
+export const CHUNK_HEADERS = {
+  app: 'logsplit-app',
+  format: 'logsplit-format',
+  records: 'logsplit-records',
+  /** Topic of the raw records. */
+  sourceTopic: 'logsplit-src-topic',
+  sourcePartition: 'logsplit-src-partition',
+  /** Offsets of the first and last raw record in the chunk ("first-last"). */
+  sourceOffsets: 'logsplit-src-offsets',
+  /** Smallest and largest Kafka timestamp (ms) of the chunk's records ("min-max"). */
+  timeRange: 'logsplit-time-range',
+} as const;
+
+export const CHUNK_FORMAT = 'lines/v1';
+
+/** Dead-letter records keep the original key, value and headers and add these. */
+export const DLQ_HEADERS = {
+  reason: 'logsplit-dlq-reason',
+  detail: 'logsplit-dlq-detail',
+  sourceTopic: 'logsplit-src-topic',
+  sourcePartition: 'logsplit-src-partition',
+  sourceOffset: 'logsplit-src-offset',
+} as const;
+
+export type DlqReason =
+  | 'missing-app-id'
+  | 'invalid-app-id'
+  | 'invalid-json'
+  | 'record-too-large'
+  | 'empty-record'
+  | 'invalid-chunk';

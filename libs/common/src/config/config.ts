@@ -1,0 +1,197 @@
+import { hostname } from 'node:os';
+import { ConfigError } from './config-error';
+import { Env, envSchema } from './env-schema';
+
+export type CodecName = 'gzip' | 'zstd';
+export type AppIdSource = 'json' | 'header' | 'key' | 'regex';
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+}
+
+export interface TopicsConfig {
+  raw: string;
+  byApp: string;
+  dlq: string;
+  segments: string;
+  partitions: number;
+  replication: number;
+}
+
+export interface StoreConfig {
+  driver: 'fs' | 'oss';
+  prefix: string;
+  fsRoot: string;
+  oss?: {
+    endpoint: string;
+    region?: string;
+    bucket: string;
+    accessKeyId: string;
+    accessKeySecret: string;
+    timeoutMs: number;
+  };
+}
+
+export interface LogsplitConfig {
+  service: string;
+  instanceId: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  kafka: KafkaConfig;
+  redisUrl: string;
+  topics: TopicsConfig;
+  spoolDir: string;
+  codec: { name: CodecName; level: number };
+  writerSlots: number;
+  lockTtlMs: number;
+  store: StoreConfig;
+  splitter: {
+    group: string;
+    appId: {
+      source: AppIdSource;
+      jsonPath: string;
+      header: string;
+      regex?: string;
+      pattern: string;
+    };
+    maxRecordBytes: number;
+    maxChunkBytes: number;
+  };
+  compressor: {
+    group: string;
+    segmentMaxBytes: number;
+    segmentMaxAgeMs: number;
+    maxMemberBytes: number;
+    lockWaitTimeoutMs: number;
+    fsync: boolean;
+  };
+  uploader: {
+    group: string;
+    intervalMs: number;
+    concurrency: number;
+  };
+}
+
+const CODEC_LEVELS: Record<CodecName, { min: number; max: number; default: number }> = {
+  gzip: { min: 1, max: 9, default: 6 },
+  zstd: { min: 1, max: 22, default: 3 },
+};
+
+/** Room for chunk framing beyond the largest record, so any accepted record fits in a chunk. */
+const CHUNK_OVERHEAD_BYTES = 1;
+
+/**
+ * Reads and validates every setting. Throws ConfigError listing each bad variable by name;
+ * a service calls this before it connects to anything.
+ */
+export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env): LogsplitConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join('.');
+        const value = env[name];
+        return `${name}: ${i.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems = crossFieldProblems(e);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const instanceId = e.LOGSPLIT_INSTANCE_ID ?? `${hostname()}-${process.pid}`;
+  return {
+    service,
+    instanceId,
+    logLevel: e.LOGSPLIT_LOG_LEVEL,
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID ?? `logsplit-${service}` },
+    redisUrl: e.REDIS_URL,
+    topics: {
+      raw: e.LOGSPLIT_TOPIC_RAW,
+      byApp: e.LOGSPLIT_TOPIC_BY_APP,
+      dlq: e.LOGSPLIT_TOPIC_DLQ,
+      segments: e.LOGSPLIT_TOPIC_SEGMENTS,
+      partitions: e.LOGSPLIT_TOPIC_PARTITIONS,
+      replication: e.LOGSPLIT_TOPIC_REPLICATION,
+    },
+    spoolDir: e.LOGSPLIT_SPOOL_DIR,
+    codec: {
+      name: e.LOGSPLIT_CODEC,
+      level: e.LOGSPLIT_CODEC_LEVEL ?? CODEC_LEVELS[e.LOGSPLIT_CODEC].default,
+    },
+    writerSlots: e.LOGSPLIT_WRITER_SLOTS,
+    lockTtlMs: e.LOGSPLIT_LOCK_TTL_MS,
+    store: {
+      driver: e.LOGSPLIT_STORE_DRIVER,
+      prefix: e.LOGSPLIT_STORE_PREFIX,
+      fsRoot: e.LOGSPLIT_STORE_FS_ROOT,
+      oss:
+        e.LOGSPLIT_STORE_DRIVER === 'oss'
+          ? {
+              endpoint: e.OSS_ENDPOINT!,
+              region: e.OSS_REGION,
+              bucket: e.OSS_BUCKET!,
+              accessKeyId: e.OSS_ACCESS_KEY_ID!,
+              accessKeySecret: e.OSS_ACCESS_KEY_SECRET!,
+              timeoutMs: e.OSS_TIMEOUT_MS,
+            }
+          : undefined,
+    },
+    splitter: {
+      group: e.LOGSPLIT_SPLITTER_GROUP,
+      appId: {
+        source: e.LOGSPLIT_APP_ID_SOURCE,
+        jsonPath: e.LOGSPLIT_APP_ID_JSON_PATH,
+        header: e.LOGSPLIT_APP_ID_HEADER,
+        regex: e.LOGSPLIT_APP_ID_REGEX,
+        pattern: e.LOGSPLIT_APP_ID_PATTERN,
+      },
+      maxRecordBytes: e.LOGSPLIT_MAX_RECORD_BYTES,
+      maxChunkBytes: e.LOGSPLIT_MAX_CHUNK_BYTES,
+    },
+    compressor: {
+      group: e.LOGSPLIT_COMPRESSOR_GROUP,
+      segmentMaxBytes: e.LOGSPLIT_SEGMENT_MAX_BYTES,
+      segmentMaxAgeMs: e.LOGSPLIT_SEGMENT_MAX_AGE_MS,
+      maxMemberBytes: e.LOGSPLIT_MAX_MEMBER_BYTES,
+      lockWaitTimeoutMs: e.LOGSPLIT_LOCK_WAIT_TIMEOUT_MS,
+      fsync: e.LOGSPLIT_FSYNC,
+    },
+    uploader: {
+      group: e.LOGSPLIT_UPLOADER_GROUP,
+      intervalMs: e.LOGSPLIT_UPLOAD_INTERVAL_MS,
+      concurrency: e.LOGSPLIT_UPLOAD_CONCURRENCY,
+    },
+  };
+}
+
+function crossFieldProblems(e: Env): string[] {
+  const problems: string[] = [];
+  const range = CODEC_LEVELS[e.LOGSPLIT_CODEC];
+  if (
+    e.LOGSPLIT_CODEC_LEVEL !== undefined &&
+    (e.LOGSPLIT_CODEC_LEVEL < range.min || e.LOGSPLIT_CODEC_LEVEL > range.max)
+  ) {
+    problems.push(
+      `LOGSPLIT_CODEC_LEVEL: ${e.LOGSPLIT_CODEC} takes a level from ${range.min} to ${range.max} (got ${e.LOGSPLIT_CODEC_LEVEL})`,
+    );
+  }
+  if (e.LOGSPLIT_STORE_DRIVER === 'oss') {
+    for (const name of ['OSS_ENDPOINT', 'OSS_BUCKET', 'OSS_ACCESS_KEY_ID', 'OSS_ACCESS_KEY_SECRET'] as const) {
+      if (!e[name]) problems.push(`${name}: required when LOGSPLIT_STORE_DRIVER=oss`);
+    }
+  }
+  if (e.LOGSPLIT_APP_ID_SOURCE === 'regex') {
+    if (!e.LOGSPLIT_APP_ID_REGEX) {
+      problems.push('LOGSPLIT_APP_ID_REGEX: required when LOGSPLIT_APP_ID_SOURCE=regex');
+    } else if (!/\((?!\?[:=!<])|\(\?<[A-Za-z]/.test(e.LOGSPLIT_APP_ID_REGEX)) {
+      problems.push('LOGSPLIT_APP_ID_REGEX: needs a capture group (or a group named app) for the app id');
+    }
+  }
+  if (e.LOGSPLIT_MAX_CHUNK_BYTES < e.LOGSPLIT_MAX_RECORD_BYTES + CHUNK_OVERHEAD_BYTES) {
+    problems.push(
+      `LOGSPLIT_MAX_CHUNK_BYTES: must exceed LOGSPLIT_MAX_RECORD_BYTES (${e.LOGSPLIT_MAX_RECORD_BYTES}) so every accepted record fits in a chunk`,
+    );
+  }
+  return problems;
+}

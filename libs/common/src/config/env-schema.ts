@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+// One schema for every setting. Each key is the environment variable's name, so a validation
+// error names exactly what the operator has to fix.
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be >= ${min}`)
+    .max(max, `must be <= ${max}`);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const topic = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
+
+const regex = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a valid regular expression');
+
+const brokers = z
+  .string()
+  .min(1, 'must list at least one broker')
+  .transform((s) => s.split(',').map((b) => b.trim()))
+  .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'must be host:port[,host:port...]');
+
+export const envSchema = z.object({
+  // --- shared ---
+  KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  LOGSPLIT_INSTANCE_ID: z.string().min(1).optional(),
+  LOGSPLIT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LOGSPLIT_TOPIC_RAW: topic.default('logs.raw'),
+  LOGSPLIT_TOPIC_BY_APP: topic.default('logs.by-app'),
+  LOGSPLIT_TOPIC_DLQ: topic.default('logs.dlq'),
+  LOGSPLIT_TOPIC_SEGMENTS: topic.default('logs.segments'),
+  LOGSPLIT_TOPIC_PARTITIONS: int(1, 10_000).default(6),
+  LOGSPLIT_TOPIC_REPLICATION: int(1, 16).default(1),
+  LOGSPLIT_SPOOL_DIR: z.string().min(1).default('./data/spool'),
+  LOGSPLIT_CODEC: z.enum(['gzip', 'zstd']).default('gzip'),
+  LOGSPLIT_CODEC_LEVEL: int(1, 22).optional(),
+  LOGSPLIT_WRITER_SLOTS: int(1, 1000).default(10),
+  LOGSPLIT_LOCK_TTL_MS: int(1000, 3_600_000).default(30_000),
+
+  // --- store ---
+  LOGSPLIT_STORE_DRIVER: z.enum(['fs', 'oss']).default('fs'),
+  LOGSPLIT_STORE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative key prefix like logs or a/b')
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or ..')
+    .default('logs'),
+  LOGSPLIT_STORE_FS_ROOT: z.string().min(1).default('./data/bucket'),
+  OSS_ENDPOINT: z.string().url('must be a URL like https://oss-cn-hangzhou.aliyuncs.com').optional(),
+  OSS_REGION: z.string().min(1).optional(),
+  OSS_BUCKET: z.string().min(1).optional(),
+  OSS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  OSS_ACCESS_KEY_SECRET: z.string().min(1).optional(),
+  OSS_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+
+  // --- splitter ---
+  LOGSPLIT_SPLITTER_GROUP: z.string().min(1).default('logsplit-splitter'),
+  LOGSPLIT_APP_ID_SOURCE: z.enum(['json', 'header', 'key', 'regex']).default('json'),
+  LOGSPLIT_APP_ID_JSON_PATH: z
+    .string()
+    .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dot path like app or kubernetes.labels.app')
+    .default('app'),
+  LOGSPLIT_APP_ID_HEADER: z.string().min(1).default('app-id'),
+  LOGSPLIT_APP_ID_REGEX: regex.optional(),
+  LOGSPLIT_APP_ID_PATTERN: regex.default('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
+  LOGSPLIT_MAX_RECORD_BYTES: int(1, 64 * 1024 * 1024).default(512 * 1024),
+  LOGSPLIT_MAX_CHUNK_BYTES: int(1024, 64 * 1024 * 1024).default(900 * 1024),
+
+  // --- compressor ---
+  LOGSPLIT_COMPRESSOR_GROUP: z.string().min(1).default('logsplit-compressor'),
+  LOGSPLIT_SEGMENT_MAX_BYTES: int(1024).default(64 * 1024 * 1024),
+  LOGSPLIT_SEGMENT_MAX_AGE_MS: int(1000).default(5 * 60_000),
+  LOGSPLIT_MAX_MEMBER_BYTES: int(1024).default(4 * 1024 * 1024),
+  LOGSPLIT_LOCK_WAIT_TIMEOUT_MS: int(100).default(60_000),
+  LOGSPLIT_FSYNC: bool.default(true),
+
+  // --- uploader ---
+  LOGSPLIT_UPLOADER_GROUP: z.string().min(1).default('logsplit-uploader'),
+  LOGSPLIT_UPLOAD_INTERVAL_MS: int(500).default(15_000),
+  LOGSPLIT_UPLOAD_CONCURRENCY: int(1, 64).default(4),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,5 @@
+export * from './kafka-batch';
+export * from './kafka-batch.server';
+export * from './kafka-client';
+export * from './producer';
+export * from './topics';

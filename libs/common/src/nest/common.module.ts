@@ -1,0 +1,45 @@
+import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { createCodec } from '../codec';
+import { LogsplitConfig } from '../config';
+import { LeaseSemaphore } from '../redis';
+import { createStorageDriver } from '../storage';
+import { KafkaProducerService } from './kafka-producer.service';
+import { RedisConnection } from './redis-connection';
+import { CODEC, KAFKA, LOGSPLIT_CONFIG, REDIS, STORAGE } from './tokens';
+
+export interface CommonModuleOptions {
+  /** Redis and the lease semaphore (compressor, uploader). */
+  redis?: boolean;
+  /** The object store driver (uploader). */
+  storage?: boolean;
+}
+
+/** What every service gets from libs/common, each dependency only where it is used. */
+@Global()
+@Module({})
+export class CommonModule {
+  static forRoot(config: LogsplitConfig, kafka: Kafka, opts: CommonModuleOptions = {}): DynamicModule {
+    const providers: Provider[] = [
+      { provide: LOGSPLIT_CONFIG, useValue: config },
+      { provide: KAFKA, useValue: kafka },
+      { provide: CODEC, useFactory: () => createCodec(config.codec.name, config.codec.level) },
+      KafkaProducerService,
+    ];
+    if (opts.redis) {
+      providers.push(
+        RedisConnection,
+        { provide: REDIS, useFactory: (c: RedisConnection) => c.client, inject: [RedisConnection] },
+        {
+          provide: LeaseSemaphore,
+          useFactory: (c: RedisConnection) => new LeaseSemaphore(c.client),
+          inject: [RedisConnection],
+        },
+      );
+    }
+    if (opts.storage) {
+      providers.push({ provide: STORAGE, useFactory: () => createStorageDriver(config.store) });
+    }
+    return { module: CommonModule, providers, exports: providers };
+  }
+}

@@ -1,0 +1,20 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { LogsplitConfig } from '../config';
+import { createRedis } from '../redis';
+import { LOGSPLIT_CONFIG } from './tokens';
+
+/** The service's Redis client, closed after everything that uses it has shut down. */
+@Injectable()
+export class RedisConnection implements OnApplicationShutdown {
+  readonly client: Redis;
+
+  constructor(@Inject(LOGSPLIT_CONFIG) config: LogsplitConfig) {
+    this.client = createRedis(config.redisUrl, `logsplit-${config.service}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.client.status === 'end') return;
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

@@ -1,0 +1,5 @@
+export * from './seal';
+export * from './segment-files';
+export * from './segment-meta';
+export * from './segment-event';
+export * from './spool-layout';

@@ -1,0 +1,26 @@
+import { CodecName } from '../config';
+import { SourceRange } from '../chunk';
+
+/** Written once when a segment is created; never changes afterwards. */
+export interface SegmentMeta {
+  segmentId: string;
+  app: string;
+  slot: number;
+  codec: CodecName;
+  extension: string;
+  /** Epoch ms; decides the object key's dt=/hh= partition and the age-based seal. */
+  createdAt: number;
+  createdBy: string;
+}
+
+/** One line of a segment's manifest: one compressed block (gzip member or zstd frame). */
+export interface ManifestEntry {
+  /** Byte offset of the block in the segment's data file. */
+  offset: number;
+  length: number;
+  records: number;
+  rawBytes: number;
+  minTime: number;
+  maxTime: number;
+  sources: SourceRange[];
+}

@@ -1,0 +1,5 @@
+export * from './storage-driver';
+export * from './storage.factory';
+export * from './object-keys';
+export * from './fs-storage.driver';
+export * from './oss-storage.driver';

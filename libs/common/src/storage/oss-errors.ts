@@ -1,0 +1,63 @@
+import { StorageError } from './storage-driver';
+
+/** The fields ali-oss puts on the errors it throws (parsed from OSS's XML error, or urllib's). */
+export interface AliOssError {
+  name?: string;
+  message?: string;
+  status?: number;
+  code?: string;
+  requestId?: string;
+}
+
+export function asAliOssError(err: unknown): AliOssError {
+  return typeof err === 'object' && err !== null ? err : { message: String(err) };
+}
+
+const NETWORK_ERRORS = new Set([
+  'RequestError',
+  'ConnectionTimeoutError',
+  'ResponseTimeoutError',
+  'ResponseError',
+  'SocketAssignTimeoutError',
+]);
+
+/** Throttling and clock trouble pass; anything 5xx may be the store's own transient fault. */
+const RETRYABLE_CODES = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'ServiceUnavailable']);
+
+/**
+ * One message that says what was being done to which key and what OSS (or the network) said,
+ * naming the endpoint when it could not be reached at all.
+ */
+export function ossStorageError(
+  op: string,
+  key: string,
+  endpoint: string,
+  err: unknown,
+): StorageError {
+  const e = asAliOssError(err);
+  const what = `OSS ${op} of ${JSON.stringify(key)}`;
+  const detail = (e.message ?? '').split(', please increase the timeout')[0];
+  if (e.status === -1 || e.status === -2 || NETWORK_ERRORS.has(e.name ?? '')) {
+    return new StorageError(
+      `${what} failed: endpoint ${endpoint} unreachable (${e.name ?? 'network error'}: ${detail})`,
+      op,
+      key,
+      true,
+      e.code ?? e.name,
+      { cause: err },
+    );
+  }
+  const status = e.status ?? 0;
+  const code = e.code ?? e.name ?? 'UnknownError';
+  const retryable = status >= 500 || status === 429 || RETRYABLE_CODES.has(code);
+  return new StorageError(
+    `${what} failed: ${code}${status > 0 ? ` (HTTP ${status})` : ''}: ${detail}` +
+      (e.requestId ? ` [request id ${e.requestId}]` : '') +
+      (status > 0 ? ` at ${endpoint}` : ''),
+    op,
+    key,
+    retryable,
+    code,
+    { cause: err },
+  );
+}

@@ -1,0 +1,209 @@
+import OSS from 'ali-oss';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { fileMd5, isMd5Hex, md5Base64ToHex, md5Hex, md5HexToBase64 } from './md5';
+import { OssConfig, ossAddressing } from './oss-endpoint';
+import { asAliOssError, ossStorageError } from './oss-errors';
+import { readAll } from './read-all';
+import {
+  assertSafeKey,
+  assertSafePrefix,
+  assertValidRange,
+  ByteRange,
+  ChecksumMismatchError,
+  InvalidRangeError,
+  NotFoundError,
+  ObjectInfo,
+  PutOptions,
+  StorageDriver,
+  StorageError,
+} from './storage-driver';
+
+export interface OssDriverOptions {
+  /**
+   * 4 (default): OSS4-HMAC-SHA256. OSS stopped offering V1 (HMAC-SHA1) to new accounts in March
+   * 2025 and to new buckets in September 2025; 1 remains for old buckets and OSS look-alikes.
+   */
+  signatureVersion?: 1 | 4;
+  /** Keys per ListObjectsV2 page; OSS allows at most 1000. */
+  listPageSize?: number;
+}
+
+type Headers = Record<string, string | undefined>;
+
+/**
+ * Alibaba Cloud OSS through ali-oss. Every put carries Content-MD5, so OSS itself refuses bytes
+ * that differ from the ones hashed (InvalidDigest) and a simple put is atomic on OSS's side.
+ */
+export class OssStorageDriver implements StorageDriver {
+  readonly name = 'oss';
+  private readonly client: OSS;
+  private readonly endpoint: string;
+  private readonly listPageSize: number;
+
+  constructor(config: OssConfig, opts: OssDriverOptions = {}) {
+    const signatureVersion = opts.signatureVersion ?? 4;
+    const addressing = ossAddressing(config, signatureVersion);
+    this.endpoint = config.endpoint;
+    this.listPageSize = Math.min(Math.max(opts.listPageSize ?? 1000, 1), 1000);
+    try {
+      this.client = new OSS({
+        endpoint: addressing.endpoint,
+        secure: addressing.secure,
+        cname: addressing.cname,
+        region: addressing.region,
+        bucket: config.bucket,
+        accessKeyId: config.accessKeyId,
+        accessKeySecret: config.accessKeySecret,
+        timeout: config.timeoutMs,
+        authorizationV4: signatureVersion === 4,
+      });
+    } catch (err) {
+      // ali-oss's own words ("The bucket must be conform to the specifications") name no setting.
+      throw new Error(
+        `cannot set up OSS for bucket ${JSON.stringify(config.bucket)} at ${config.endpoint}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async putFile(key: string, path: string, opts: PutOptions = {}): Promise<ObjectInfo> {
+    assertSafeKey(key);
+    // Without a caller's md5, hash the file first: OSS then checks the bytes it received.
+    const { md5, size } = opts.md5
+      ? { md5: opts.md5, size: (await stat(path)).size }
+      : await fileMd5(path);
+    // A path makes ali-oss stream the file with a Content-Length (no chunked encoding).
+    return this.put(key, md5, size, opts, (options) => this.client.put(key, path, options));
+  }
+
+  async putBuffer(key: string, body: Buffer, opts: PutOptions = {}): Promise<ObjectInfo> {
+    assertSafeKey(key);
+    const md5 = opts.md5 ?? md5Hex(body);
+    return this.put(key, md5, body.length, opts, (options) => this.client.put(key, body, options));
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    assertSafeKey(key);
+    let result: OSS.HeadObjectResult;
+    try {
+      result = await this.client.head(key);
+    } catch (err) {
+      if (isNoSuchKey(err)) return undefined;
+      throw ossStorageError('head', key, this.endpoint, err);
+    }
+    const headers = result.res.headers as Headers;
+    return { key, size: Number(headers['content-length'] ?? 0), md5: md5FromHeaders(headers) };
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    assertSafeKey(key);
+    assertValidRange(key, range);
+    // 'standard' makes OSS answer 416 to a range past the end instead of the whole object.
+    const headers = range
+      ? { Range: `bytes=${range.start}-${range.end}`, 'x-oss-range-behavior': 'standard' }
+      : {};
+    let result: OSS.GetStreamResult;
+    try {
+      result = await this.client.getStream(key, { headers });
+    } catch (err) {
+      if (isNoSuchKey(err)) throw new NotFoundError(key);
+      if (range && asAliOssError(err).status === 416) throw new InvalidRangeError(key, range);
+      throw ossStorageError('get', key, this.endpoint, err);
+    }
+    const stream = result.stream as Readable;
+    if (range && result.res.status !== 206) {
+      // A store that ignored Range sent the whole object: returning it would corrupt the read.
+      stream.destroy();
+      throw new StorageError(
+        `OSS get of ${JSON.stringify(key)} failed: asked for bytes ${range.start}-${range.end}, got HTTP ${result.res.status}`,
+        'get',
+        key,
+        false,
+      );
+    }
+    return stream;
+  }
+
+  async getBuffer(key: string, range?: ByteRange): Promise<Buffer> {
+    return readAll(await this.getStream(key, range));
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    assertSafePrefix(prefix);
+    let token: string | undefined;
+    do {
+      const query: OSS.ListV2ObjectsQuery = { 'max-keys': this.listPageSize };
+      // An empty prefix is left out: signers disagree on how to canonicalize 'prefix='.
+      if (prefix !== '') query.prefix = prefix;
+      if (token !== undefined) query['continuation-token'] = token;
+      let page: OSS.ListV2ObjectResult;
+      try {
+        page = await this.client.listV2(query, {});
+      } catch (err) {
+        throw ossStorageError('list', prefix, this.endpoint, err);
+      }
+      for (const object of page.objects ?? []) yield object.name;
+      token = page.isTruncated ? page.nextContinuationToken || undefined : undefined;
+      if (page.isTruncated && token === undefined) {
+        throw new StorageError(
+          `OSS list of ${JSON.stringify(prefix)}: truncated page without a continuation token`,
+          'list',
+          prefix,
+          false,
+        );
+      }
+    } while (token !== undefined);
+  }
+
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    try {
+      await this.client.delete(key);
+    } catch (err) {
+      // OSS answers 204 for a missing key; a look-alike may say 404. Both mean "not there".
+      if (!isNoSuchKey(err)) throw ossStorageError('delete', key, this.endpoint, err);
+    }
+  }
+
+  private async put(
+    key: string,
+    md5: string,
+    size: number,
+    opts: PutOptions,
+    send: (options: OSS.PutObjectOptions) => Promise<OSS.PutObjectResult>,
+  ): Promise<ObjectInfo> {
+    const headers: Headers = { 'Content-MD5': md5HexToBase64(md5) };
+    let result: OSS.PutObjectResult;
+    try {
+      result = await send({ headers, mime: opts.contentType });
+    } catch (err) {
+      const { code } = asAliOssError(err);
+      if (code === 'InvalidDigest' || code === 'BadDigest')
+        throw new ChecksumMismatchError(key, md5);
+      throw ossStorageError('put', key, this.endpoint, err);
+    }
+    const stored = md5FromHeaders(result.res.headers as Headers);
+    if (stored !== '' && stored !== md5) throw new ChecksumMismatchError(key, md5, stored);
+    return { key, size, md5 };
+  }
+}
+
+/** A 404 with code NoSuchKey, or a bodiless 404 (HEAD has no body to carry the code). */
+function isNoSuchKey(err: unknown): boolean {
+  const e = asAliOssError(err);
+  return e.status === 404 && (e.code === 'NoSuchKey' || e.code === undefined);
+}
+
+/**
+ * OSS reports a simple object's MD5 in Content-MD5, and its ETag is the same MD5 in upper-case
+ * hex. A multipart ETag ('<hex>-<parts>') is no MD5 of the bytes: then the md5 is unknown ('').
+ */
+function md5FromHeaders(headers: Headers): string {
+  const fromContentMd5 = headers['content-md5']
+    ? md5Base64ToHex(headers['content-md5'])
+    : undefined;
+  if (fromContentMd5) return fromContentMd5;
+  const etag = (headers.etag ?? '').replace(/^(W\/)?"|"$/g, '').toLowerCase();
+  return isMd5Hex(etag) ? etag : '';
+}

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+
+/** A private pipeline: its own topics, groups, spool and bucket, on the shared test broker. */
+export interface PipelineEnv {
+  env: Record<string, string>;
+  topics: { raw: string; byApp: string; dlq: string; segments: string };
+  spoolDir: string;
+  bucketDir: string;
+  prefix: string;
+}
+
+export function pipelineEnv(overrides: Record<string, string> = {}): PipelineEnv {
+  const id = randomBytes(4).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), `logsplit-${id}-`));
+  const topics = {
+    raw: `raw-${id}`,
+    byApp: `by-app-${id}`,
+    dlq: `dlq-${id}`,
+    segments: `segments-${id}`,
+  };
+  const spoolDir = join(dir, 'spool');
+  const bucketDir = join(dir, 'bucket');
+  const prefix = 'logs';
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+    REDIS_URL: process.env.REDIS_URL!,
+    LOGSPLIT_TOPIC_RAW: topics.raw,
+    LOGSPLIT_TOPIC_BY_APP: topics.byApp,
+    LOGSPLIT_TOPIC_DLQ: topics.dlq,
+    LOGSPLIT_TOPIC_SEGMENTS: topics.segments,
+    LOGSPLIT_SPLITTER_GROUP: `splitter-${id}`,
+    LOGSPLIT_COMPRESSOR_GROUP: `compressor-${id}`,
+    LOGSPLIT_UPLOADER_GROUP: `uploader-${id}`,
+    LOGSPLIT_SPOOL_DIR: spoolDir,
+    LOGSPLIT_STORE_FS_ROOT: bucketDir,
+    LOGSPLIT_STORE_PREFIX: prefix,
+    ...overrides,
+  };
+  return { env, topics, spoolDir, bucketDir, prefix };
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({
+    clientId: 'logsplit-test',
+    brokers: process.env.KAFKA_BROKERS!.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+export async function createTopics(kafka: Kafka, topics: string[], partitions: number) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Segment directories still on the spool (open or sealed), over all apps. */
+export function spoolSegments(spoolDir: string): string[] {
+  if (!existsSync(spoolDir)) return [];
+  const out: string[] = [];
+  for (const app of readdirSync(spoolDir)) {
+    for (const state of ['open', 'sealed']) {
+      const d = join(spoolDir, app, state);
+      if (existsSync(d)) out.push(...readdirSync(d).map((s) => join(app, state, s)));
+    }
+  }
+  return out;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Consumes a topic from the beginning until `count` messages arrived or the timeout passed. */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
+  const out: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) {
+        if (v !== undefined) headers[k] = (Array.isArray(v) ? v[0] : v)!.toString();
+      }
+      out.push({ key: message.key, value: message.value, headers });
+    },
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  // Linger briefly so extra (duplicate) messages would show up too.
+  await new Promise((r) => setTimeout(r, 1000));
+  await consumer.disconnect();
+  return out;
+}

@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export type ServiceName = 'splitter' | 'compressor' | 'uploader';
+
+const ROOT = resolve(__dirname, '../..');
+export const LOG_DIR = join(ROOT, '.cache', 'test-logs');
+
+export interface RunningService {
+  name: ServiceName;
+  proc: ChildProcess;
+  logFile: string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+let counter = 0;
+
+/**
+ * Starts a built service (dist/) as its own process with the given environment, the way the
+ * local stack and containers run it, and waits until it logs that it started.
+ */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  opts: { startTimeoutMs?: number } = {},
+): Promise<RunningService> {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const id = `${name}-${process.pid}-${++counter}`;
+  const logFile = join(LOG_DIR, `${id}.log`);
+  const log = createWriteStream(logFile);
+  const proc = spawn(process.execPath, [join(ROOT, 'dist/apps', name, 'src/main.js')], {
+    env: { ...process.env, LOGSPLIT_INSTANCE_ID: id, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  let seen = '';
+  const started = new Promise<void>((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new Error(`${name} did not start in time; see ${logFile}`)),
+      opts.startTimeoutMs ?? 60_000,
+    );
+    const onData = (b: Buffer) => {
+      log.write(b);
+      if (seen.length < 1e6) seen += b.toString();
+      if (seen.includes(`${name} ${id} started`)) {
+        clearTimeout(timer);
+        res();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`${name} exited with ${code} before it started; see ${logFile}:\n${seen.slice(-2000)}`));
+    });
+  });
+  await started;
+  return {
+    name,
+    proc,
+    logFile,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const timeout = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timeout);
+      log.end();
+      return code;
+    },
+  };
+}
