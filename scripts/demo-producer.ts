@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { generateGoodRecords } from './lib/workload';
+import { generateGoodRecords } from './workload';
 
 async function main() {
   const { values } = parseArgs({
@@ -36,12 +36,16 @@ async function main() {
   while (!stop && (durationS <= 0 || Date.now() - started < durationS * 1000)) {
     const tickStart = Date.now();
     const perTick = Math.max(1, Math.round(rate / 10));
-    const messages = Array.from({ length: perTick }, (_, i) => ({ value: pool[(sent + i) % pool.length]!.value }));
+    const messages = Array.from({ length: perTick }, (_, i) => ({
+      value: pool[(sent + i) % pool.length].value,
+    }));
     await producer.send({ topic, acks: -1, messages });
     sent += perTick;
     if (Date.now() - lastReport >= 5000) {
       lastReport = Date.now();
-      process.stderr.write(`demo-producer: ${sent} records sent to ${topic} (${Math.round((sent * 1000) / (lastReport - started))}/s)\n`);
+      process.stderr.write(
+        `demo-producer: ${sent} records sent to ${topic} (${Math.round((sent * 1000) / (lastReport - started))}/s)\n`,
+      );
     }
     await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tickStart))));
   }
@@ -51,7 +55,8 @@ async function main() {
 
 function positive(name: string, v: string | undefined): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number (got ${v})`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`--${name} must be a positive whole number (got ${v})`);
   return n;
 }
 

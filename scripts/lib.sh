@@ -81,8 +81,9 @@ pid_alive() {
 }
 
 # stop_pid PIDFILE PATTERN NAME [TIMEOUT]: SIGTERM, wait up to TIMEOUT s (20), then SIGKILL.
+# Returns 0 when the process exited by itself (or was not running), 3 when it had to be killed.
 stop_pid() {
-  local pidfile="$1" pattern="$2" name="$3" timeout="${4:-20}" pid i
+  local pidfile="$1" pattern="$2" name="$3" timeout="${4:-20}" pid i rc=0
   if ! pid_alive "$pidfile" "$pattern"; then
     log "$name is not running"
     rm -f "$pidfile"
@@ -98,7 +99,9 @@ stop_pid() {
     log "$name (pid $pid) ignored SIGTERM for ${timeout}s: sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     while running "$pid"; do sleep 0.1; done
+    rc=3
   fi
   rm -f "$pidfile"
   log "$name stopped (pid $pid)"
+  return "$rc"
 }

@@ -11,7 +11,7 @@ import {
   waitFor,
 } from './support/pipeline';
 import { RunningService, startService } from './support/services';
-import { generateGoodRecords } from '../scripts/lib/workload';
+import { generateGoodRecords } from '../scripts/workload';
 import { badRecords } from './support/bad-records';
 
 const RECORDS = 50_000;
@@ -89,7 +89,10 @@ describe('conservation: raw topic → archives, per app, exactly', () => {
 
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [app, lines] of expected) {
-      expect({ app, lines: [...actual.get(app)!].sort() }).toEqual({ app, lines: [...lines].sort() });
+      expect({ app, lines: [...actual.get(app)!].sort() }).toEqual({
+        app,
+        lines: [...lines].sort(),
+      });
     }
 
     const stats = archiveStats(entries, SEGMENT_MAX_AGE_MS);
@@ -104,7 +107,8 @@ describe('conservation: raw topic → archives, per app, exactly', () => {
 
   it('sends exactly the bad records to the dead-letter topic, with reasons', async () => {
     const dead = await readTopic(kafka, p.topics.dlq, bad.length);
-    const key = (v: Buffer | null, reason: string | undefined) => `${reason} ${v?.toString('base64')}`;
+    const key = (v: Buffer | null, reason: string | undefined) =>
+      `${reason} ${v?.toString('base64')}`;
     expect(dead.map((d) => key(d.value, d.headers['logsplit-dlq-reason'])).sort()).toEqual(
       bad.map((b) => key(b.value, b.reason)).sort(),
     );

@@ -32,7 +32,7 @@ describe('locking: two compressors, one hot app, N slots', () => {
   beforeAll(async () => {
     await createTopics(kafka, Object.values(p.topics), PARTITIONS);
     services.push(await startService('compressor', p.env), await startService('compressor', p.env));
-    await waitForMembers(p.env.LOGSPLIT_COMPRESSOR_GROUP!, 2);
+    await waitForMembers(p.env.LOGSPLIT_COMPRESSOR_GROUP, 2);
     sampler = setInterval(() => {
       const open = join(p.spoolDir, HOT, 'open');
       if (existsSync(open)) maxOpenSlots = Math.max(maxOpenSlots, readdirSync(open).length);
@@ -62,7 +62,10 @@ describe('locking: two compressors, one hot app, N slots', () => {
     const expected: string[] = [];
     const messages = [];
     for (let c = 0; c < CHUNKS; c++) {
-      const lines = Array.from({ length: PER_CHUNK }, (_, i) => `{"app":"${HOT}","chunk":${c},"i":${i},"pad":"${'z'.repeat(c % 50)}"}`);
+      const lines = Array.from(
+        { length: PER_CHUNK },
+        (_, i) => `{"app":"${HOT}","chunk":${c},"i":${i},"pad":"${'z'.repeat(c % 50)}"}`,
+      );
       expected.push(...lines);
       messages.push({
         key: HOT,
@@ -71,7 +74,12 @@ describe('locking: two compressors, one hot app, N slots', () => {
         headers: encodeChunkHeaders({
           app: HOT,
           records: PER_CHUNK,
-          source: { topic: 'raw', partition: c % PARTITIONS, firstOffset: String(c), lastOffset: String(c) },
+          source: {
+            topic: 'raw',
+            partition: c % PARTITIONS,
+            firstOffset: String(c),
+            lastOffset: String(c),
+          },
           minTime: 1_700_000_000_000 + c,
           maxTime: 1_700_000_000_000 + c,
         }),
@@ -80,12 +88,20 @@ describe('locking: two compressors, one hot app, N slots', () => {
     const producer = kafka.producer();
     await producer.connect();
     for (let i = 0; i < messages.length; i += 100) {
-      await producer.send({ topic: p.topics.byApp, acks: -1, messages: messages.slice(i, i + 100) });
+      await producer.send({
+        topic: p.topics.byApp,
+        acks: -1,
+        messages: messages.slice(i, i + 100),
+      });
     }
     await producer.disconnect();
 
     // The uploader starts late so that open segments pile up while both compressors write.
-    await waitFor('compressors to drain', () => (countSpoolRecords(p.spoolDir) >= expected.length ? true : undefined), 120_000);
+    await waitFor(
+      'compressors to drain',
+      () => (countSpoolRecords(p.spoolDir) >= expected.length ? true : undefined),
+      120_000,
+    );
     services.push(await startService('uploader', p.env));
     await waitFor(
       'archives of every record',

@@ -97,7 +97,9 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -118,7 +120,7 @@ export async function readTopic(
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) {
-        if (v !== undefined) headers[k] = (Array.isArray(v) ? v[0] : v)!.toString();
+        if (v !== undefined) headers[k] = (Array.isArray(v) ? v[0] : v).toString();
       }
       out.push({ key: message.key, value: message.value, headers });
     },

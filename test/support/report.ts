@@ -1,7 +1,10 @@
 import { ArchivedIndexEntry } from './archive';
 
 /** Files per app per rotation window, and bytes, over a set of archived segments. */
-export function archiveStats(entries: (ArchivedIndexEntry & { rawBytes?: number })[], windowMs: number) {
+export function archiveStats(
+  entries: (ArchivedIndexEntry & { rawBytes?: number })[],
+  windowMs: number,
+) {
   const perWindow = new Map<string, number>();
   let bytes = 0;
   let rawBytes = 0;

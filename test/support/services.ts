@@ -31,7 +31,9 @@ export async function startService(
   const id = `${name}-${process.pid}-${++counter}`;
   const logFile = join(LOG_DIR, `${id}.log`);
   const log = createWriteStream(logFile);
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/apps', name, 'src/main.js')], {
+  // kafkajs 2.2.4 sets negative timers on Node 24 (kafkajs issue 1751): silence that warning.
+  const main = join(ROOT, 'dist/apps', name, 'src/main.js');
+  const proc = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main], {
     env: { ...process.env, LOGSPLIT_INSTANCE_ID: id, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -50,11 +52,15 @@ export async function startService(
         res();
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      rej(new Error(`${name} exited with ${code} before it started; see ${logFile}:\n${seen.slice(-2000)}`));
+      rej(
+        new Error(
+          `${name} exited with ${code} before it started; see ${logFile}:\n${seen.slice(-2000)}`,
+        ),
+      );
     });
   });
   await started;

@@ -91,7 +91,9 @@ export class AppendService {
         // The app id names a directory: never trust that the splitter validated it.
         if (!isSafeAppId(chunk.app)) throw new Error('app id is not safe as a path component');
       } catch (err) {
-        this.log.warn(`chunk ${batch.topic}[${batch.partition}]@${m.offset} rejected: ${String(err)}`);
+        this.log.warn(
+          `chunk ${batch.topic}[${batch.partition}]@${m.offset} rejected: ${String(err)}`,
+        );
         invalid.push(deadChunk(batch, m, err));
         continue;
       }

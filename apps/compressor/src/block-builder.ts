@@ -17,7 +17,13 @@ export function planBlocks(chunks: Chunk[], maxMemberBytes: number): PlannedBloc
   let size = 0;
   const flush = () => {
     if (group.length === 0) return;
-    blocks.push({ payload: Buffer.concat(group.map((c) => c.payload), size), info: describe(group) });
+    blocks.push({
+      payload: Buffer.concat(
+        group.map((c) => c.payload),
+        size,
+      ),
+      info: describe(group),
+    });
     group = [];
     size = 0;
   };

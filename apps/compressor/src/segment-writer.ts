@@ -69,7 +69,10 @@ export class SegmentWriter {
     const offset = segment.committedBytes;
     const entry: ManifestEntry = { offset, length: block.length, ...info };
     await this.appendTo(segment.dataPath, block);
-    await this.appendTo(join(dir, SEGMENT_FILES.manifest), Buffer.from(JSON.stringify(entry) + '\n'));
+    await this.appendTo(
+      join(dir, SEGMENT_FILES.manifest),
+      Buffer.from(JSON.stringify(entry) + '\n'),
+    );
 
     const after: SegmentState = {
       ...segment,
@@ -138,6 +141,9 @@ export class SegmentWriter {
 
 /** Sorts by creation time; the slot and random suffix keep ids unique across instances. */
 export function newSegmentId(createdAt: number, slot: number): string {
-  const t = new Date(createdAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = new Date(createdAt)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${t}-s${slot}-${randomBytes(4).toString('hex')}`;
 }

@@ -24,7 +24,9 @@ export class SegmentsController {
       try {
         await this.uploads.upload(event.app, event.segmentId);
       } catch (err) {
-        this.log.warn(`upload of ${event.app}/${event.segmentId} deferred to the next pass: ${String(err)}`);
+        this.log.warn(
+          `upload of ${event.app}/${event.segmentId} deferred to the next pass: ${String(err)}`,
+        );
       }
       await batch.heartbeat();
     }

@@ -50,7 +50,14 @@ export function decodeChunk(value: Buffer | null, headers: Headers | undefined):
   const [firstOffset, lastOffset] = h(CHUNK_HEADERS.sourceOffsets).split('-');
   const [minTime, maxTime] = h(CHUNK_HEADERS.timeRange).split('-').map(Number);
   const records = Number(h(CHUNK_HEADERS.records));
-  if (!value || !firstOffset || !lastOffset || !Number.isFinite(minTime) || !Number.isFinite(maxTime) || !(records > 0)) {
+  if (
+    !value ||
+    !firstOffset ||
+    !lastOffset ||
+    !Number.isFinite(minTime) ||
+    !Number.isFinite(maxTime) ||
+    !(records > 0)
+  ) {
     throw new Error('chunk headers or value are malformed');
   }
   return {
@@ -62,8 +69,8 @@ export function decodeChunk(value: Buffer | null, headers: Headers | undefined):
       firstOffset,
       lastOffset,
     },
-    minTime: minTime!,
-    maxTime: maxTime!,
+    minTime: minTime,
+    maxTime: maxTime,
     payload: value,
   };
 }

@@ -17,16 +17,16 @@ export function zstdFrameLength(buf: Buffer, at: number): number | undefined {
     return buf.length - at >= size ? size : undefined;
   }
   if (magic !== ZSTD_MAGIC) throw new Error(`not a zstd frame at byte ${at}`);
-  const fhd = buf[at + 4]!;
+  const fhd = buf[at + 4];
   const singleSegment = (fhd >> 5) & 1;
   const fcsFlag = fhd >> 6;
-  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
-  const didBytes = [0, 1, 2, 4][fhd & 3]!;
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag];
+  const didBytes = [0, 1, 2, 4][fhd & 3];
   const checksumBytes = (fhd >> 2) & 1 ? 4 : 0;
   let pos = at + 5 + (singleSegment ? 0 : 1) + didBytes + fcsBytes;
   for (;;) {
     if (buf.length - pos < 3) return undefined;
-    const header = buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16);
+    const header = buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16);
     const last = header & 1;
     const type = (header >> 1) & 3;
     const size = header >>> 3;

@@ -20,7 +20,8 @@ const topic = z
 
 const regex = z.string().refine((s) => {
   try {
-    new RegExp(s);
+    // Compiled with 'u' exactly as the splitter compiles it, so start-up cannot disagree.
+    new RegExp(s, 'u');
     return true;
   } catch {
     return false;
@@ -31,7 +32,10 @@ const brokers = z
   .string()
   .min(1, 'must list at least one broker')
   .transform((s) => s.split(',').map((b) => b.trim()))
-  .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'must be host:port[,host:port...]');
+  .refine(
+    (list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+    'must be host:port[,host:port...]',
+  );
 
 export const envSchema = z.object({
   // --- shared ---
@@ -59,11 +63,17 @@ export const envSchema = z.object({
   LOGSPLIT_STORE_DRIVER: z.enum(['fs', 'oss']).default('fs'),
   LOGSPLIT_STORE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative key prefix like logs or a/b')
+    .regex(
+      /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+      'must be a relative key prefix like logs or a/b',
+    )
     .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or ..')
     .default('logs'),
   LOGSPLIT_STORE_FS_ROOT: z.string().min(1).default('./data/bucket'),
-  OSS_ENDPOINT: z.string().url('must be a URL like https://oss-cn-hangzhou.aliyuncs.com').optional(),
+  OSS_ENDPOINT: z
+    .string()
+    .url('must be a URL like https://oss-cn-hangzhou.aliyuncs.com')
+    .optional(),
   OSS_REGION: z.string().min(1).optional(),
   OSS_BUCKET: z.string().min(1).optional(),
   OSS_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -80,8 +90,9 @@ export const envSchema = z.object({
   LOGSPLIT_APP_ID_HEADER: z.string().min(1).default('app-id'),
   LOGSPLIT_APP_ID_REGEX: regex.optional(),
   LOGSPLIT_APP_ID_PATTERN: regex.default('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
-  LOGSPLIT_MAX_RECORD_BYTES: int(1, 64 * 1024 * 1024).default(512 * 1024),
-  LOGSPLIT_MAX_CHUNK_BYTES: int(1024, 64 * 1024 * 1024).default(900 * 1024),
+  LOGSPLIT_MAX_RECORD_BYTES: int(1, 7 * 1024 * 1024).default(512 * 1024),
+  // Below the by-app topic's max.message.bytes (8 MiB) with room for headers and batch framing.
+  LOGSPLIT_MAX_CHUNK_BYTES: int(1024, 7 * 1024 * 1024).default(900 * 1024),
 
   // --- compressor ---
   LOGSPLIT_COMPRESSOR_GROUP: z.string().min(1).default('logsplit-compressor'),

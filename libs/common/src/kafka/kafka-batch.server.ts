@@ -78,10 +78,11 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { batch } = payload;
     if (batch.messages.length === 0) return;
-    const handler = this.getHandlerByPattern(this.options.routes[batch.topic]!) as MessageHandler;
-    const stale = () => this.closing || !isRunning() || isStale();
+    const heartbeat = () => payload.heartbeat();
+    const handler = this.getHandlerByPattern(this.options.routes[batch.topic]) as MessageHandler;
+    const stale = () => this.closing || !payload.isRunning() || payload.isStale();
     const data: KafkaBatch = {
       topic: batch.topic,
       partition: batch.partition,
@@ -109,7 +110,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     }
     if (stale()) return;
     const last = batch.lastOffset();
-    resolveOffset(last);
+    payload.resolveOffset(last);
     await this.consumer!.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
     ]);

@@ -19,7 +19,11 @@ export interface CommonModuleOptions {
 @Global()
 @Module({})
 export class CommonModule {
-  static forRoot(config: LogsplitConfig, kafka: Kafka, opts: CommonModuleOptions = {}): DynamicModule {
+  static forRoot(
+    config: LogsplitConfig,
+    kafka: Kafka,
+    opts: CommonModuleOptions = {},
+  ): DynamicModule {
     const providers: Provider[] = [
       { provide: LOGSPLIT_CONFIG, useValue: config },
       { provide: KAFKA, useValue: kafka },

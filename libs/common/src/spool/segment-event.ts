@@ -16,7 +16,9 @@ export function decodeSegmentEvent(value: Buffer | null): SegmentSealedEvent | u
   if (!value) return undefined;
   try {
     const e = JSON.parse(value.toString('utf8')) as Partial<SegmentSealedEvent>;
-    return e.type === 'segment-sealed' && typeof e.app === 'string' && typeof e.segmentId === 'string'
+    return e.type === 'segment-sealed' &&
+      typeof e.app === 'string' &&
+      typeof e.segmentId === 'string'
       ? (e as SegmentSealedEvent)
       : undefined;
   } catch {

@@ -9,6 +9,9 @@ export function isTempName(name: string): boolean {
   return TEMP_NAME.test(name);
 }
 
+/** Opened only once the temp file is, so a failed mkdir or open leaks no read stream. */
+export type Source = () => AsyncIterable<unknown> | Iterable<unknown>;
+
 export interface WrittenFile {
   size: number;
   md5: string;
@@ -25,7 +28,7 @@ export interface WrittenFile {
  */
 export async function writeFileAtomically(
   dest: string,
-  source: AsyncIterable<unknown> | Iterable<unknown>,
+  source: Source,
   verify: (written: WrittenFile) => void = () => undefined,
 ): Promise<WrittenFile> {
   const dir = dirname(dest);
@@ -43,15 +46,12 @@ export async function writeFileAtomically(
   }
 }
 
-async function writeAndSync(
-  path: string,
-  source: AsyncIterable<unknown> | Iterable<unknown>,
-): Promise<WrittenFile> {
+async function writeAndSync(path: string, source: Source): Promise<WrittenFile> {
   const hash = createHash('md5');
   let size = 0;
   const fh = await open(path, 'wx', 0o644);
   try {
-    for await (const chunk of source) {
+    for await (const chunk of source()) {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       hash.update(buf);
       await writeAll(fh, buf);

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { FileHandle, open, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { isTempName, writeFileAtomically } from './fs-atomic-write';
+import { isTempName, Source, writeFileAtomically } from './fs-atomic-write';
 import { listKeys } from './fs-list';
 import { Md5Cache } from './fs-md5-cache';
 import { readAll } from './read-all';
@@ -39,11 +39,16 @@ export class FsStorageDriver implements StorageDriver {
 
   async putFile(key: string, path: string, opts: PutOptions = {}): Promise<ObjectInfo> {
     const dest = this.pathOf(key);
-    return this.write(key, dest, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), opts);
+    return this.write(
+      key,
+      dest,
+      () => createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }),
+      opts,
+    );
   }
 
   async putBuffer(key: string, body: Buffer, opts: PutOptions = {}): Promise<ObjectInfo> {
-    return this.write(key, this.pathOf(key), [body], opts);
+    return this.write(key, this.pathOf(key), () => [body], opts);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -113,7 +118,7 @@ export class FsStorageDriver implements StorageDriver {
   private async write(
     key: string,
     dest: string,
-    source: AsyncIterable<unknown> | Iterable<unknown>,
+    source: Source,
     opts: PutOptions,
   ): Promise<ObjectInfo> {
     const { size, md5, ino } = await writeFileAtomically(dest, source, (written) => {
@@ -132,8 +137,8 @@ export class FsStorageDriver implements StorageDriver {
     assertSafeKey(key);
     if (isTempName(key)) throw new Error(`unsafe object key (reserved temp-file suffix): ${key}`);
     const path = join(this.root, ...key.split('/'));
-    if (!path.startsWith(this.root + sep))
-      throw new Error(`object key escapes the store root: ${key}`);
+    const base = this.root.endsWith(sep) ? this.root : this.root + sep; // the root may be '/'
+    if (!path.startsWith(base)) throw new Error(`object key escapes the store root: ${key}`);
     return path;
   }
 

@@ -24,7 +24,9 @@ export class FaultQueue {
 
   take(method: string, key: string): { fault: InjectedFault; afterApply: boolean } | undefined {
     const f = this.faults.find(
-      ({ match }) => (match.method === undefined || match.method === method) && (match.key === undefined || match.key === key),
+      ({ match }) =>
+        (match.method === undefined || match.method === method) &&
+        (match.key === undefined || match.key === key),
     );
     if (!f) return undefined;
     if (--f.remaining === 0) this.faults = this.faults.filter((x) => x !== f);

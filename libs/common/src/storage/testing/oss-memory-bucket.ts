@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ListedObject, ListV2Page } from './oss-xml';
+import { ListedObject } from './oss-xml';
 
 export interface StoredObject {
   body: Buffer;
@@ -52,28 +52,39 @@ export class MemoryBucket {
     const commonPrefixes: string[] = [];
     for (const key of this.keys()) {
       if (!key.startsWith(p.prefix)) continue;
-      if (p.from !== undefined ? byteOrder(key, p.from) < 0 : p.startAfter !== undefined && byteOrder(key, p.startAfter) <= 0) {
+      if (
+        p.from !== undefined
+          ? byteOrder(key, p.from) < 0
+          : p.startAfter !== undefined && byteOrder(key, p.startAfter) <= 0
+      ) {
         continue;
       }
       const cut = p.delimiter === undefined ? -1 : key.indexOf(p.delimiter, p.prefix.length);
       const common = cut < 0 ? undefined : key.slice(0, cut + p.delimiter!.length);
       if (common !== undefined && commonPrefixes.at(-1) === common) continue;
-      if (objects.length + commonPrefixes.length === p.maxKeys) return { objects, commonPrefixes, next: key };
+      if (objects.length + commonPrefixes.length === p.maxKeys)
+        return { objects, commonPrefixes, next: key };
       if (common !== undefined) {
         commonPrefixes.push(common);
       } else {
         const o = this.objects.get(key)!;
-        objects.push({ key, size: o.body.length, etag: etagOf(o.md5), lastModified: o.lastModified });
+        objects.push({
+          key,
+          size: o.body.length,
+          etag: etagOf(o.md5),
+          lastModified: o.lastModified,
+        });
       }
     }
     return { objects, commonPrefixes };
   }
 }
 
-export type ListV2Result = Pick<ListV2Page, 'objects' | 'commonPrefixes'>;
-
 /** [start, end] of a single 'bytes=' range, 'unsatisfiable', or undefined for none (or ignored). */
-export function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): [number, number] | 'unsatisfiable' | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   if (m[1] === '') {
@@ -91,7 +102,7 @@ export function etagOf(md5: Buffer): string {
   return md5.toString('hex').toUpperCase();
 }
 
-function md5Of(body: Buffer): Buffer {
+export function md5Of(body: Buffer): Buffer {
   return createHash('md5').update(body).digest();
 }
 

@@ -74,10 +74,11 @@ function checkV1(
   now: number,
   maxSkewMs: number,
 ) {
-  const m = /^OSS ([^:]+):(.+)$/.exec(auth);
-  if (!m)
+  const [, accessKeyId, signature] = /^OSS ([^:]+):(.+)$/.exec(auth) ?? [];
+  if (accessKeyId === undefined || signature === undefined) {
     return { status: 400, code: 'InvalidArgument', message: 'Authorization header is invalid.' };
-  if (m[1] !== s.accessKeyId) return invalidKeyId(m[1]);
+  }
+  if (accessKeyId !== s.accessKeyId) return invalidKeyId(accessKeyId);
   // ali-oss sends x-oss-date and no Date; OSS takes x-oss-date over Date when both are there.
   const date = header(req.headers, 'x-oss-date') ?? header(req.headers, 'date');
   const skew = checkSkew(date === undefined ? NaN : Date.parse(date), now, maxSkewMs);
@@ -99,12 +100,12 @@ function checkV1(
   const expected = createHmac('sha1', s.accessKeySecret)
     .update(stringToSign, 'utf8')
     .digest('base64');
-  if (!sameText(expected, m[2])) {
+  if (!sameText(expected, signature)) {
     return {
       status: 403,
       code: 'SignatureDoesNotMatch',
       message: MISMATCH,
-      extra: { OSSAccessKeyId: m[1], StringToSign: stringToSign },
+      extra: { OSSAccessKeyId: accessKeyId, StringToSign: stringToSign },
     };
   }
   return undefined;
@@ -128,7 +129,7 @@ function checkV4(
   if (credential.length !== 5 || signature === undefined) {
     return { status: 400, code: 'InvalidArgument', message: 'Authorization header is invalid.' };
   }
-  const [accessKeyId, day, region, product, terminator] = credential;
+  const [accessKeyId = '', day, region, product, terminator] = credential;
   if (accessKeyId !== s.accessKeyId) return invalidKeyId(accessKeyId);
   const date = header(req.headers, 'x-oss-date') ?? '';
   const skew = checkSkew(parseV4Date(date), now, maxSkewMs);
@@ -223,7 +224,9 @@ function checkSkew(dateMs: number, now: number, maxSkewMs: number): AuthFailure 
 /** yyyymmddTHHMMssZ → ms. */
 function parseV4Date(d: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(d);
-  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : NaN;
+  if (!m) return NaN;
+  const [y = 0, mo = 0, day = 0, h = 0, mi = 0, sec = 0] = m.slice(1).map(Number);
+  return Date.UTC(y, mo - 1, day, h, mi, sec);
 }
 
 /** x-oss-* headers, lower-case and sorted by name, values trimmed: CanonicalizedOSSHeaders. */

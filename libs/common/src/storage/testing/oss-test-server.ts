@@ -1,17 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, isIP } from 'node:net';
 import { OssConfig } from '../oss-endpoint';
-import { checkSignature, SignedRequest } from './oss-signature';
-import { errorXml, listV2Xml, ListedObject } from './oss-xml';
+import { FaultMatch, FaultQueue, InjectedFault } from './oss-faults';
+import { etagOf, md5Of, MemoryBucket, parseRange } from './oss-memory-bucket';
+import { checkSignature } from './oss-signature';
+import { errorXml, listV2Xml } from './oss-xml';
+
+export type { FaultMatch, InjectedFault } from './oss-faults';
 
 /**
  * An in-memory stand-in for one OSS bucket, speaking enough of OSS's REST API for ali-oss:
  * PutObject, GetObject (ranges), HeadObject, DeleteObject and ListObjectsV2, with V1 and V4
  * signatures checked as OSS checks them. Listens on 127.0.0.1: for an IP endpoint ali-oss keeps
  * the IP in the URL and names the bucket in the Host header ('<bucket>.<region>.aliyuncs.com'),
- * which is where this server reads it from; a plain host name (cname addressing) means "the
- * bucket". Chaos tests inject faults with failNext() and read what happened from requests.
+ * which is where this server reads it from; a dotless host name (cname addressing, e.g.
+ * 'localhost') means "the bucket". Chaos tests inject faults with failNext() and read what
+ * happened from requests.
  */
 
 export type OssOperation =
@@ -32,30 +37,18 @@ export interface RecordedRequest {
   /** Decoded object key; '' for bucket-level requests (listing). */
   key: string;
   op: OssOperation;
+  /** HTTP status answered; -1 for a dropped connection, 0 while unanswered. */
   status: number;
 }
 
-/** What an injected failure does: answer with an HTTP status, drop the connection, or never answer. */
-export type InjectedFault = number | 'reset' | 'hang';
-
-export interface FaultMatch {
-  method?: string;
-  key?: string;
-  /** Carry the request out first (store the object, ...), then fail: the "ack lost" case. */
-  afterApply?: boolean;
-}
-
-interface StoredObject {
+interface ParsedRequest {
+  req: IncomingMessage;
+  method: string;
+  key: string;
+  query: [string, string][];
   body: Buffer;
-  md5: Buffer;
-  contentType: string;
-  lastModified: Date;
-}
-
-interface Fault {
-  remaining: number;
-  fault: InjectedFault;
-  match: FaultMatch;
+  op: OssOperation;
+  requestId: string;
 }
 
 interface Reply {
@@ -64,7 +57,7 @@ interface Reply {
   body?: Buffer | string;
 }
 
-const STATUS_CODES: Record<number, string> = {
+const ERROR_CODES: Record<number, string> = {
   400: 'InvalidArgument',
   403: 'AccessDenied',
   404: 'NoSuchKey',
@@ -81,8 +74,8 @@ export class OssTestServer {
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly requests: RecordedRequest[] = [];
-  private readonly objects = new Map<string, StoredObject>();
-  private faults: Fault[] = [];
+  private readonly objects = new MemoryBucket();
+  private readonly faults = new FaultQueue();
   private readonly maxClockSkewMs: number;
   private readonly clock: () => number;
   private readonly server: Server;
@@ -128,22 +121,21 @@ export class OssTestServer {
     };
   }
 
-  /** The next n requests that match fail with fault (default: 503 before doing anything). */
+  /** The next n matching requests fail with fault (default: 503, before anything is done). */
   failNext(n: number, fault: InjectedFault = 503, match: FaultMatch = {}): void {
-    this.faults.push({ remaining: n, fault, match });
+    this.faults.add(n, fault, match);
   }
 
-  /** Requests received, optionally only those of one method and/or key. */
+  /** How many requests arrived, optionally only of one method and/or for one key. */
   count(method?: string, key?: string): number {
     return this.requests.filter(
-      (r) => (!method || r.method === method) && (key === undefined || r.key === key),
+      (r) => (method === undefined || r.method === method) && (key === undefined || r.key === key),
     ).length;
   }
 
-  /** Seeds an object without a request (big listings, corrupt objects). */
+  /** Seeds an object without a request (big listings, objects changed behind a client's back). */
   putObject(key: string, body: Buffer, contentType = 'application/octet-stream'): void {
-    const md5 = createHash('md5').update(body).digest();
-    this.objects.set(key, { body, md5, contentType, lastModified: new Date(this.clock()) });
+    this.objects.put(key, body, contentType, new Date(this.clock()));
   }
 
   object(key: string): Buffer | undefined {
@@ -151,200 +143,144 @@ export class OssTestServer {
   }
 
   keys(): string[] {
-    return sortedKeys(this.objects.keys());
+    return this.objects.keys();
   }
 
   reset(): void {
     this.objects.clear();
+    this.faults.clear();
     this.requests.length = 0;
-    this.faults = [];
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
+    this.server.closeAllConnections(); // keep-alive sockets and requests hung on purpose
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const url = new URL(req.url ?? '/', 'http://oss');
-    const key = decodeURIComponent(url.pathname.slice(1));
-    const query = parseQuery(url.search);
-    const method = req.method ?? 'GET';
-    const op = operationOf(method, key, query);
-    const record: RecordedRequest = { method, key, op, status: 0 };
+    const p = await parse(req);
+    const record: RecordedRequest = { method: p.method, key: p.key, op: p.op, status: 0 };
     this.requests.push(record);
-    const requestId = randomBytes(12).toString('hex').toUpperCase();
     const send = (reply: Reply) => {
       record.status = reply.status;
-      this.reply(res, method, requestId, reply);
+      this.write(res, p, reply);
     };
 
     const bucket = bucketOf(req.headers.host, this.bucket);
     if (bucket !== this.bucket) {
-      return send(
-        this.error(404, 'NoSuchBucket', 'The specified bucket does not exist.', requestId),
-      );
+      return send(this.error(p, 404, 'NoSuchBucket', 'The specified bucket does not exist.'));
     }
-    const signed: SignedRequest = { method, headers: req.headers, bucket, key, query };
-    const authFailure = checkSignature(signed, this, this.clock(), this.maxClockSkewMs);
-    if (authFailure) {
-      const { status, code, message, extra } = authFailure;
-      return send(this.error(status, code, message, requestId, extra));
-    }
+    const denied = checkSignature(
+      { ...p, headers: req.headers, bucket },
+      this,
+      this.clock(),
+      this.maxClockSkewMs,
+    );
+    if (denied)
+      return send(this.error(p, denied.status, denied.code, denied.message, denied.extra));
 
-    const fault = this.takeFault(method, key);
-    if (fault && !fault.match.afterApply)
-      return this.inject(fault.fault, res, record, requestId, send);
-    const reply = this.apply(op, method, key, query, req, body, requestId);
-    if (fault) return this.inject(fault.fault, res, record, requestId, send);
-    send(reply);
+    const fault = this.faults.take(p.method, p.key);
+    if (!fault) return send(this.apply(p));
+    if (fault.afterApply) this.apply(p);
+    if (fault.fault === 'hang') return; // close() ends it
+    if (fault.fault === 'reset') {
+      record.status = -1;
+      res.socket?.destroy();
+      return;
+    }
+    const code = ERROR_CODES[fault.fault] ?? 'InjectedFault';
+    send(this.error(p, fault.fault, code, `injected failure (HTTP ${fault.fault})`));
   }
 
-  private apply(
-    op: OssOperation,
-    method: string,
-    key: string,
-    query: [string, string][],
-    req: IncomingMessage,
-    body: Buffer,
-    requestId: string,
-  ): Reply {
-    switch (op) {
+  private apply(p: ParsedRequest): Reply {
+    switch (p.op) {
       case 'PutObject':
-        return this.putObjectOp(key, req, body, requestId);
+        return this.putObjectOp(p);
       case 'GetObject':
       case 'HeadObject':
-        return this.getObjectOp(key, req, requestId, op === 'HeadObject');
+        return this.getObjectOp(p);
       case 'DeleteObject':
-        this.objects.delete(key);
+        this.objects.delete(p.key); // 204 whether or not it existed, as OSS does
         return { status: 204 };
       case 'ListObjectsV2':
-        return this.listOp(new Map(query), requestId);
+        return this.listOp(p);
       default:
         return this.error(
+          p,
           501,
           'NotImplemented',
-          `${method} ${JSON.stringify(key)} with ${query.map(([k]) => k).join(',')} is not implemented by the test server`,
-          requestId,
+          `the test server does not implement ${p.method} ${p.req.url}`,
         );
     }
   }
 
-  private putObjectOp(key: string, req: IncomingMessage, body: Buffer, requestId: string): Reply {
-    if (Buffer.byteLength(key) > 1023)
-      return this.error(400, 'InvalidObjectName', 'The specified object is not valid.', requestId);
-    const md5 = createHash('md5').update(body).digest();
-    const claimed = req.headers['content-md5']?.toString();
-    if (claimed !== undefined && !Buffer.from(claimed, 'base64').equals(md5)) {
-      return this.error(
-        400,
-        'InvalidDigest',
-        'The Content-MD5 you specified is not valid.',
-        requestId,
-      );
+  private putObjectOp(p: ParsedRequest): Reply {
+    if (Buffer.byteLength(p.key) > 1023) {
+      return this.error(p, 400, 'InvalidObjectName', 'The specified object is not valid.');
     }
-    const contentType = req.headers['content-type'] ?? 'application/octet-stream';
-    this.objects.set(key, { body, md5, contentType, lastModified: new Date(this.clock()) });
-    return { status: 200, headers: { ETag: etagOf(md5), 'Content-MD5': md5.toString('base64') } };
+    const claimed = p.req.headers['content-md5']?.toString();
+    if (claimed !== undefined && !Buffer.from(claimed, 'base64').equals(md5Of(p.body))) {
+      return this.error(p, 400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
+    }
+    const contentType = p.req.headers['content-type'] ?? 'application/octet-stream';
+    const obj = this.objects.put(p.key, p.body, contentType, new Date(this.clock()));
+    return {
+      status: 200,
+      headers: { ETag: `"${etagOf(obj.md5)}"`, 'Content-MD5': obj.md5.toString('base64') },
+    };
   }
 
-  private getObjectOp(
-    key: string,
-    req: IncomingMessage,
-    requestId: string,
-    headOnly: boolean,
-  ): Reply {
-    const obj = this.objects.get(key);
+  private getObjectOp(p: ParsedRequest): Reply {
+    const obj = this.objects.get(p.key);
     if (!obj)
-      return this.error(404, 'NoSuchKey', 'The specified key does not exist.', requestId, {
-        Key: key,
-      });
+      return this.error(p, 404, 'NoSuchKey', 'The specified key does not exist.', { Key: p.key });
     const size = obj.body.length;
     const headers: Record<string, string | number> = {
       'Content-Type': obj.contentType,
-      ETag: etagOf(obj.md5),
+      ETag: `"${etagOf(obj.md5)}"`,
       'Last-Modified': obj.lastModified.toUTCString(),
       'Accept-Ranges': 'bytes',
       'x-oss-object-type': 'Normal',
     };
-    const range = headOnly ? undefined : parseRange(req.headers.range, size);
-    if (range === 'unsatisfiable' && req.headers['x-oss-range-behavior'] === 'standard') {
-      return this.error(416, 'InvalidRange', 'The requested range cannot be satisfied', requestId, {
+    const range = p.op === 'HeadObject' ? undefined : parseRange(p.req.headers.range, size);
+    if (range === 'unsatisfiable' && p.req.headers['x-oss-range-behavior'] === 'standard') {
+      return this.error(p, 416, 'InvalidRange', 'The requested range cannot be satisfied', {
         ActualObjectSize: String(size),
       });
     }
     if (range === undefined || range === 'unsatisfiable') {
-      // OSS ignores a range it cannot serve unless asked for standard behaviour.
+      // Without standard behaviour OSS answers a range it cannot serve with the whole object.
       headers['Content-MD5'] = obj.md5.toString('base64');
-      return {
-        status: 200,
-        headers: { ...headers, 'Content-Length': size },
-        body: headOnly ? undefined : obj.body,
-      };
+      return { status: 200, headers: { ...headers, 'Content-Length': size }, body: obj.body };
     }
     const [start, end] = range;
     headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-    return {
-      status: 206,
-      headers: { ...headers, 'Content-Length': end - start + 1 },
-      body: obj.body.subarray(start, end + 1),
-    };
+    headers['Content-Length'] = end - start + 1;
+    return { status: 206, headers, body: obj.body.subarray(start, end + 1) };
   }
 
-  private listOp(q: Map<string, string>, requestId: string): Reply {
+  private listOp(p: ParsedRequest): Reply {
+    const q = new Map(p.query);
     const maxKeys = Number(q.get('max-keys') ?? 100);
     if (!Number.isInteger(maxKeys) || maxKeys < 1 || maxKeys > 1000) {
       return this.error(
+        p,
         400,
         'InvalidArgument',
         'Argument max-keys must be an integer between 1 and 1000.',
-        requestId,
       );
     }
+    // The token is opaque to clients; here it is the first key of the next page, base64url.
+    const token = q.get('continuation-token');
+    const from = token === undefined ? undefined : Buffer.from(token, 'base64url').toString();
+    if (from === '')
+      return this.error(p, 400, 'InvalidArgument', 'The continuation token provided is incorrect');
     const prefix = q.get('prefix') ?? '';
     const delimiter = q.get('delimiter') || undefined;
-    const token = q.get('continuation-token');
-    const from = token !== undefined ? Buffer.from(token, 'base64url').toString() : undefined;
-    if (token !== undefined && !from)
-      return this.error(
-        400,
-        'InvalidArgument',
-        'The continuation token provided is incorrect',
-        requestId,
-      );
     const startAfter = q.get('start-after');
-    const objects: ListedObject[] = [];
-    const commonPrefixes: string[] = [];
-    let next: string | undefined;
-    for (const key of sortedKeys(this.objects.keys())) {
-      if (!key.startsWith(prefix)) continue;
-      if (
-        from !== undefined
-          ? compare(key, from) < 0
-          : startAfter !== undefined && compare(key, startAfter) <= 0
-      )
-        continue;
-      const cut = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length);
-      const common = cut < 0 ? undefined : key.slice(0, cut + delimiter!.length);
-      if (common !== undefined && commonPrefixes.at(-1) === common) continue;
-      if (objects.length + commonPrefixes.length === maxKeys) {
-        next = key;
-        break;
-      }
-      if (common !== undefined) {
-        commonPrefixes.push(common);
-      } else {
-        const o = this.objects.get(key)!;
-        objects.push({
-          key,
-          size: o.body.length,
-          etag: etagOf(o.md5).slice(1, -1),
-          lastModified: o.lastModified,
-        });
-      }
-    }
+    const page = this.objects.list({ prefix, delimiter, maxKeys, from, startAfter });
     const xml = listV2Xml({
+      ...page,
       bucket: this.bucket,
       prefix,
       delimiter,
@@ -352,63 +288,21 @@ export class OssTestServer {
       startAfter,
       continuationToken: token,
       nextContinuationToken:
-        next === undefined ? undefined : Buffer.from(next).toString('base64url'),
+        page.next === undefined ? undefined : Buffer.from(page.next).toString('base64url'),
       encodingType: q.get('encoding-type'),
-      objects,
-      commonPrefixes,
     });
     return { status: 200, headers: { 'Content-Type': 'application/xml' }, body: xml };
   }
 
-  private takeFault(method: string, key: string): Fault | undefined {
-    const fault = this.faults.find(
-      (f) =>
-        f.remaining > 0 &&
-        (f.match.method === undefined || f.match.method === method) &&
-        (f.match.key === undefined || f.match.key === key),
-    );
-    if (fault) fault.remaining--;
-    this.faults = this.faults.filter((f) => f.remaining > 0);
-    return fault;
-  }
-
-  private inject(
-    fault: InjectedFault,
-    res: ServerResponse,
-    record: RecordedRequest,
-    requestId: string,
-    send: (reply: Reply) => void,
-  ): void {
-    if (fault === 'hang') return; // close() ends it
-    if (fault === 'reset') {
-      record.status = -1;
-      res.socket?.destroy();
-      return;
-    }
-    send(
-      this.error(
-        fault,
-        STATUS_CODES[fault] ?? 'InjectedFault',
-        `injected failure (HTTP ${fault})`,
-        requestId,
-      ),
-    );
-  }
-
   private error(
+    p: ParsedRequest,
     status: number,
     code: string,
     message: string,
-    requestId: string,
     extra?: Record<string, string>,
   ): Reply {
-    const body = errorXml({
-      code,
-      message,
-      requestId,
-      hostId: `${this.bucket}.oss-${this.region}.aliyuncs.com`,
-      extra,
-    });
+    const hostId = `${this.bucket}.oss-${this.region}.aliyuncs.com`;
+    const body = errorXml({ code, message, requestId: p.requestId, hostId, extra });
     // OSS repeats the error document in x-oss-err, base64: the only place a HEAD can carry it.
     return {
       status,
@@ -420,16 +314,35 @@ export class OssTestServer {
     };
   }
 
-  private reply(res: ServerResponse, method: string, requestId: string, reply: Reply): void {
+  private write(res: ServerResponse, p: ParsedRequest, reply: Reply): void {
     const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
     res.statusCode = reply.status;
     res.setHeader('Server', 'AliyunOSS');
     res.setHeader('Date', new Date(this.clock()).toUTCString());
-    res.setHeader('x-oss-request-id', requestId);
+    res.setHeader('x-oss-request-id', p.requestId);
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (!res.hasHeader('Content-Length')) res.setHeader('Content-Length', body?.length ?? 0);
-    res.end(method === 'HEAD' ? undefined : body);
+    res.end(p.method === 'HEAD' ? undefined : body);
   }
+}
+
+async function parse(req: IncomingMessage): Promise<ParsedRequest> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const url = new URL(req.url ?? '/', 'http://oss');
+  const method = req.method ?? 'GET';
+  const key = decodeURIComponent(url.pathname.slice(1));
+  const query = parseQuery(url.search);
+  const requestId = randomBytes(12).toString('hex').toUpperCase();
+  return {
+    req,
+    method,
+    key,
+    query,
+    body: Buffer.concat(chunks),
+    op: operationOf(method, key, query),
+    requestId,
+  };
 }
 
 function operationOf(method: string, key: string, query: [string, string][]): OssOperation {
@@ -453,50 +366,15 @@ function bucketOf(host: string | undefined, ours: string): string {
   return name.slice(0, name.indexOf('.'));
 }
 
-/** [start, end] of a single 'bytes=' range, 'unsatisfiable', or undefined for none/ignored. */
-function parseRange(
-  header: string | undefined,
-  size: number,
-): [number, number] | 'unsatisfiable' | undefined {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    return suffix === 0 || size === 0 ? 'unsatisfiable' : [Math.max(size - suffix, 0), size - 1];
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (m[2] !== '' && Number(m[2]) < start) return undefined;
-  return start >= size ? 'unsatisfiable' : [start, end];
-}
-
+/** Decoded query parameters in order; a parameter without '=' has the value ''. */
 function parseQuery(search: string): [string, string][] {
   return search
     .replace(/^\?/, '')
     .split('&')
-    .filter((p) => p !== '')
-    .map((p) => {
-      const eq = p.indexOf('=');
-      const [k, v] = eq < 0 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)];
+    .filter((part) => part !== '')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const [k, v] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
       return [decodeURIComponent(k), decodeURIComponent(v)];
     });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function etagOf(md5: Buffer): string {
-  return `"${md5.toString('hex').toUpperCase()}"`;
-}
-
-/** OSS lists keys in UTF-8 byte order. */
-function compare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-function sortedKeys(keys: Iterable<string>): string[] {
-  return [...keys].sort(compare);
 }

@@ -3,11 +3,19 @@ import { join, resolve } from 'node:path';
 
 /** Real log lines from loghub (../shared/data/loghub beside the repo), read at run time. */
 export function loadSampleLines(): string[] {
-  // From dist/scripts/lib or scripts/lib, the repo root is two or three levels up.
-  const dir = [resolve(__dirname, '../../../shared/data/loghub'), resolve(__dirname, '../../../../shared/data/loghub')].find(existsSync) ?? '';
+  // scripts/ and dist/scripts/ sit one and two levels below the repo; shared/ is beside it.
+  const dir =
+    process.env.LOGSPLIT_SAMPLES_DIR ??
+    [
+      resolve(__dirname, '../../shared/data/loghub'),
+      resolve(__dirname, '../../../shared/data/loghub'),
+    ].find(existsSync) ??
+    '';
   const lines: string[] = [];
   if (dir) {
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.log')).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith('.log'))
+      .sort()) {
       for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
         if (line.trim() !== '') lines.push(line.replace(/\r$/, ''));
       }
@@ -16,7 +24,9 @@ export function loadSampleLines(): string[] {
   if (lines.length === 0) {
     // Without the shared samples, still produce log-shaped text of varied length.
     for (let i = 0; i < 500; i++) {
-      lines.push(`2024-05-0${i % 9} 12:${i % 60}:00 INFO worker-${i % 7} handled request ${i} in ${i % 97} ms`);
+      lines.push(
+        `2024-05-0${i % 9} 12:${i % 60}:00 INFO worker-${i % 7} handled request ${i} in ${i % 97} ms`,
+      );
     }
   }
   return lines;
@@ -45,7 +55,7 @@ export function zipfSampler(n: number, s: number, rand: () => number): () => num
     let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < x) lo = mid + 1;
+      if (cdf[mid] < x) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -57,7 +67,12 @@ export interface GoodRecord {
   value: Buffer;
 }
 
-const MULTIBYTE = ['订单服务超时 重试中', 'Zahlung fehlgeschlagen: Betrag ungültig', '🚀 deploy ok', 'ошибка соединения'];
+const MULTIBYTE = [
+  '订单服务超时 重试中',
+  'Zahlung fehlgeschlagen: Betrag ungültig',
+  '🚀 deploy ok',
+  'ошибка соединения',
+];
 
 /**
  * Records over `apps` apps with a Zipf-like skew. Values are JSON with the app id in `app`;
@@ -70,7 +85,7 @@ export function generateGoodRecords(count: number, apps: number, seed = 42): Goo
   const out: GoodRecord[] = [];
   for (let i = 0; i < count; i++) {
     const app = appName(pick());
-    let msg = lines[Math.floor(rand() * lines.length)]!;
+    let msg = lines[Math.floor(rand() * lines.length)];
     if (i % 7 === 0) msg += ' ' + MULTIBYTE[i % MULTIBYTE.length];
     const json = JSON.stringify({ app, seq: i, level: ['INFO', 'WARN', 'ERROR'][i % 3], msg });
     out.push({ app, value: Buffer.from(i % 50 === 0 ? json + '\n' : json) });
