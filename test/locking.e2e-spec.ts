@@ -19,7 +19,7 @@ const PARTITIONS = 6;
 describe('locking: two compressors, one hot app, N slots', () => {
   const p = pipelineEnv({
     LOGSPLIT_WRITER_SLOTS: String(SLOTS),
-    LOGSPLIT_SEGMENT_MAX_BYTES: String(64 * 1024),
+    LOGSPLIT_SEGMENT_MAX_BYTES: String(16 * 1024),
     LOGSPLIT_MAX_MEMBER_BYTES: String(8 * 1024),
     LOGSPLIT_SEGMENT_MAX_AGE_MS: '5000',
     LOGSPLIT_UPLOAD_INTERVAL_MS: '1000',

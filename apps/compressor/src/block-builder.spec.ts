@@ -33,13 +33,18 @@ describe('planBlocks', () => {
   });
 
   it('merges consecutive chunks while they fit in maxMemberBytes', () => {
-    const chunks = [chunk(400, {}, 'a'), chunk(300, {}, 'b'), chunk(324, {}, 'c'), chunk(1, {}, 'd')];
+    const chunks = [
+      chunk(400, {}, 'a'),
+      chunk(300, {}, 'b'),
+      chunk(324, {}, 'c'),
+      chunk(1, {}, 'd'),
+    ];
     const blocks = planBlocks(chunks, 1024);
     expect(blocks.map((b) => b.payload.length)).toEqual([1024, 1]);
-    expect(blocks[0]!.payload).toEqual(
-      Buffer.concat([chunks[0]!.payload, chunks[1]!.payload, chunks[2]!.payload]),
+    expect(blocks[0].payload).toEqual(
+      Buffer.concat([chunks[0].payload, chunks[1].payload, chunks[2].payload]),
     );
-    expect(blocks[1]!.payload).toEqual(chunks[3]!.payload);
+    expect(blocks[1].payload).toEqual(chunks[3].payload);
   });
 
   it('never splits a chunk: one that does not fit starts the next block', () => {
@@ -50,11 +55,16 @@ describe('planBlocks', () => {
   });
 
   it('gives a single oversize chunk a block of its own', () => {
-    const chunks = [chunk(100, {}, 'a'), chunk(5000, {}, 'b'), chunk(100, {}, 'c'), chunk(100, {}, 'd')];
+    const chunks = [
+      chunk(100, {}, 'a'),
+      chunk(5000, {}, 'b'),
+      chunk(100, {}, 'c'),
+      chunk(100, {}, 'd'),
+    ];
     const blocks = planBlocks(chunks, 1024);
     expect(blocks.map((b) => b.payload.length)).toEqual([100, 5000, 200]);
-    expect(blocks[1]!.payload).toEqual(chunks[1]!.payload);
-    expect(blocks[1]!.info.records).toBe(chunks[1]!.records);
+    expect(blocks[1].payload).toEqual(chunks[1].payload);
+    expect(blocks[1].info.records).toBe(chunks[1].records);
   });
 
   it('keeps every byte in order across blocks', () => {
@@ -90,7 +100,7 @@ describe('planBlocks', () => {
     });
     const [block, ...rest] = planBlocks([a, b, c], 1024);
     expect(rest).toEqual([]);
-    expect(block!.info).toEqual({
+    expect(block.info).toEqual({
       records: 6,
       rawBytes: 170,
       minTime: 100,

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -67,6 +68,10 @@ async function append(w: SegmentWriter, slot: number, text: string, assertOwner 
   return { ...outcome, block };
 }
 
+/** One line of n numbers that compresses poorly: 40 of them cross 200 compressed bytes. */
+const noise = (n: number) =>
+  Array.from({ length: n }, (_, i) => `${i * 7919}-${(i * 104729) % 9973}`).join(' ') + '\n';
+
 /** `gzip -dc file`: the real tool, so the file must be a valid multi-member gzip file. */
 function gunzip(path: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('gzip', ['-dc', path], { encoding: 'utf8' });
@@ -83,6 +88,15 @@ function zcat(path: string): string {
 const openDir = (slot: number) => layout.openDir(APP, slot);
 const dataFile = (dir: string) => join(dir, 'data.log.gz');
 const manifestFile = (dir: string) => join(dir, 'manifest.jsonl');
+const readyMeta = (slot: number): SegmentMeta => ({
+  segmentId: newSegmentId(T0, slot),
+  app: APP,
+  slot,
+  codec: 'gzip',
+  extension: '.log.gz',
+  createdAt: T0,
+  createdBy: 'crashed-instance',
+});
 const readMeta = (dir: string) =>
   JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SegmentMeta;
 const readManifest = (dir: string) =>
@@ -116,7 +130,7 @@ describe('SegmentWriter', () => {
   it('appends blocks that concatenate into one file gzip -dc reads, with a true manifest', async () => {
     const w = writer();
     const texts = ['a1\na2\n', '{"app":"app1","msg":"ü ✓"}\n', 'c\n'.repeat(500), 'd\n'];
-    const outcomes = [];
+    const outcomes: Awaited<ReturnType<typeof append>>[] = [];
     for (const t of texts) outcomes.push(await append(w, 0, t));
 
     const dir = openDir(0);
@@ -127,12 +141,12 @@ describe('SegmentWriter', () => {
     let offset = 0;
     expect(manifest).toHaveLength(texts.length);
     manifest.forEach((e, i) => {
-      const { block } = outcomes[i]!;
-      expect(outcomes[i]!.offset).toBe(offset);
+      const { block } = outcomes[i];
+      expect(outcomes[i].offset).toBe(offset);
       expect(e.offset).toBe(offset);
       expect(e.length).toBe(block.length);
-      expect(e.records).toBe(texts[i]!.split('\n').length - 1);
-      expect(e.rawBytes).toBe(Buffer.byteLength(texts[i]!));
+      expect(e.records).toBe(texts[i].split('\n').length - 1);
+      expect(e.rawBytes).toBe(Buffer.byteLength(texts[i]));
       // Each block is a gzip member of its own: the manifest's byte range decodes alone.
       const data = readFileSync(dataFile(dir));
       expect(data.subarray(e.offset, e.offset + e.length)).toEqual(block);
@@ -159,16 +173,12 @@ describe('SegmentWriter', () => {
     const w = writer({ maxBytes: 200 });
     const first = await append(w, 0, 'small\n');
     expect(first.sealed).toEqual([]);
-    // Incompressible enough to cross 200 compressed bytes.
-    const noise = Array.from({ length: 40 }, (_, i) => `${i * 7919}-${(i * 104729) % 9973}`).join(
-      ' ',
-    );
-    const second = await append(w, 0, noise + '\n');
+    const second = await append(w, 0, noise(40));
     expect(second.segmentId).toBe(first.segmentId);
     expect(second.sealed).toHaveLength(1);
 
     const sealedDir = layout.sealedDir(APP, first.segmentId);
-    const s = second.sealed[0]!;
+    const s = second.sealed[0];
     expect(s.dir).toBe(sealedDir);
     expect(s.dataPath).toBe(dataFile(sealedDir));
     expect(s.meta.segmentId).toBe(first.segmentId);
@@ -176,14 +186,14 @@ describe('SegmentWriter', () => {
     expect(s.committedBytes).toBe(first.block.length + second.block.length);
     expect(s.committedBytes).toBeGreaterThanOrEqual(200);
     expect(existsSync(openDir(0))).toBe(false);
-    expect(zcat(dataFile(sealedDir))).toBe('small\n' + noise + '\n');
+    expect(zcat(dataFile(sealedDir))).toBe('small\n' + noise(40));
     expect(await readSegment(sealedDir)).toEqual(s);
 
     const third = await append(w, 0, 'next\n');
     expect(third.segmentId).not.toBe(first.segmentId);
     expect(third.offset).toBe(0);
     expect(zcat(dataFile(openDir(0)))).toBe('next\n');
-    expect(zcat(dataFile(sealedDir))).toBe('small\n' + noise + '\n');
+    expect(zcat(dataFile(sealedDir))).toBe('small\n' + noise(40));
   });
 
   it('seals by age, on the next append, using the injected clock', async () => {
@@ -204,24 +214,34 @@ describe('SegmentWriter', () => {
     expect(zcat(dataFile(openDir(0)))).toBe('new\n');
   });
 
-  it('does not reuse an old segment that never got a block (its time would be wrong)', async () => {
+  it('replaces an old segment that never got a block instead of filling it', async () => {
     const w = writer({ maxAgeMs: 60_000 });
-    // A writer that created the segment and then lost its lease / crashed before the first block.
-    await expect(
-      append(w, 0, 'never\n', async () => {
-        throw new Error('lease lost');
-      }),
-    ).rejects.toThrow('lease lost');
-    const stale = await readSegment(openDir(0));
-    if (stale) {
-      // The directory may exist with meta only; an hour later it must not collect new records.
-      clock = T0 + 3_600_000;
-      const next = await append(w, 0, 'fresh\n');
-      expect(next.sealed).toEqual([]);
-      expect(next.segmentId).not.toBe(stale.meta.segmentId);
-      expect(readMeta(openDir(0)).createdAt).toBe(T0 + 3_600_000);
-      expect(zcat(dataFile(openDir(0)))).toBe('fresh\n');
-    }
+    // A writer created the segment, then crashed before its first block was confirmed.
+    const dir = openDir(0);
+    mkdirSync(dir, { recursive: true });
+    const staleId = newSegmentId(T0, 0);
+    writeFileSync(
+      join(dir, 'meta.json'),
+      JSON.stringify({ ...readyMeta(0), segmentId: staleId, createdAt: T0 }),
+    );
+    appendFileSync(dataFile(dir), Buffer.from('torn block'));
+    clock = T0 + 3_600_000;
+    const next = await append(w, 0, 'fresh\n');
+    expect(next.sealed).toEqual([]); // nothing to upload from the empty one
+    expect(next.segmentId).not.toBe(staleId);
+    expect(readMeta(dir).createdAt).toBe(T0 + 3_600_000);
+    expect(zcat(dataFile(dir))).toBe('fresh\n');
+    expect(existsSync(layout.sealedRoot(APP))).toBe(false);
+  });
+
+  it('keeps filling a young segment that has no block yet', async () => {
+    const w = writer({ maxAgeMs: 60_000 });
+    const dir = openDir(0);
+    mkdirSync(dir, { recursive: true });
+    const id = newSegmentId(T0, 0);
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...readyMeta(0), segmentId: id }));
+    clock = T0 + 59_000;
+    expect((await append(w, 0, 'x\n')).segmentId).toBe(id);
   });
 
   it('cuts a torn tail left by a crash before the next append', async () => {
@@ -258,14 +278,14 @@ describe('SegmentWriter', () => {
   });
 
   it('cuts a torn tail before sealing by size', async () => {
-    const w = writer({ maxBytes: 60 });
+    const w = writer({ maxBytes: 200 });
     const first = await append(w, 0, 'a\n');
     appendFileSync(dataFile(openDir(0)), Buffer.from('junk'));
     appendFileSync(manifestFile(openDir(0)), '{"off');
-    const second = await append(w, 0, 'b\n'.repeat(20) + 'xyz\n');
+    const second = await append(w, 0, noise(40));
     expect(second.sealed).toHaveLength(1);
     const sealedDir = layout.sealedDir(APP, first.segmentId);
-    expect(zcat(dataFile(sealedDir))).toBe('a\n' + 'b\n'.repeat(20) + 'xyz\n');
+    expect(zcat(dataFile(sealedDir))).toBe('a\n' + noise(40));
     expect(readManifest(sealedDir)).toHaveLength(2);
   });
 

@@ -56,11 +56,19 @@ export class SegmentWriter {
     const sealed: SegmentState[] = [];
     const dir = this.layout.openDir(app, slot);
     let segment = await readSegment(dir);
-    if (segment && segment.entries.length > 0 && this.isOld(segment.meta)) {
-      sealed.push(await this.seal(segment));
+    // Sealing and creating change the slot's directory too: a writer that lost its lease must
+    // not rename or recreate the new holder's segment, so each is done only after a check.
+    if (segment && this.isOld(segment.meta)) {
+      await assertStillOwner();
+      // An old segment without blocks (its creator died before the first) is replaced, not
+      // reused: its createdAt would put new records in a long-past dt=/hh= partition.
+      if (segment.entries.length > 0) sealed.push(await this.seal(segment));
       segment = undefined;
     }
-    segment ??= await this.create(app, slot);
+    if (!segment) {
+      await assertStillOwner();
+      segment = await this.create(app, slot);
+    }
 
     // Checked right before the write that makes data visible: a writer whose lease expired
     // while it was paused must not append behind the new holder's back.
@@ -98,6 +106,11 @@ export class SegmentWriter {
   private async create(app: string, slot: number): Promise<SegmentState> {
     const dir = this.layout.openDir(app, slot);
     await fs.mkdir(dir, { recursive: true });
+    // A leftover data or manifest file without meta.json came from a crash during creation (or
+    // belongs to the empty segment being replaced). Removed before meta.json appears, so a crash
+    // here never pairs the new meta with old blocks.
+    await fs.rm(join(dir, SEGMENT_FILES.manifest), { force: true });
+    await fs.rm(join(dir, dataFileName(this.codec.extension)), { force: true });
     const createdAt = this.now();
     const meta: SegmentMeta = {
       segmentId: newSegmentId(createdAt, slot),
@@ -112,10 +125,7 @@ export class SegmentWriter {
     const tmp = join(dir, `${SEGMENT_FILES.meta}.${randomBytes(4).toString('hex')}.tmp`);
     await fs.writeFile(tmp, JSON.stringify(meta));
     await fs.rename(tmp, join(dir, SEGMENT_FILES.meta));
-    // A leftover data or manifest file without meta.json came from a crash during creation.
-    await fs.rm(join(dir, SEGMENT_FILES.manifest), { force: true });
     const dataPath = join(dir, dataFileName(meta.extension));
-    await fs.rm(dataPath, { force: true });
     return {
       dir,
       meta,

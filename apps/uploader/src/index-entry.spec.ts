@@ -28,9 +28,7 @@ describe('mergeSources', () => {
   it('handles offsets beyond Number.MAX_SAFE_INTEGER exactly', () => {
     const big = '9007199254740993'; // 2^53 + 1: a double would round it to 2^53
     const bigger = '9007199254740994';
-    expect(mergeSources([src(0, bigger, bigger), src(0, big, big)])).toEqual([
-      src(0, big, bigger),
-    ]);
+    expect(mergeSources([src(0, bigger, bigger), src(0, big, big)])).toEqual([src(0, big, bigger)]);
   });
 
   it('sorts by topic, then partition numerically', () => {
@@ -59,7 +57,15 @@ describe('buildIndexEntry', () => {
     minTime: number,
     maxTime: number,
     sources: SourceRange[],
-  ): ManifestEntry => ({ offset, length, records, rawBytes: length * 4, minTime, maxTime, sources });
+  ): ManifestEntry => ({
+    offset,
+    length,
+    records,
+    rawBytes: length * 4,
+    minTime,
+    maxTime,
+    sources,
+  });
 
   const segment = (entries: ManifestEntry[]): SegmentState => {
     const last = entries[entries.length - 1];

@@ -4,6 +4,7 @@ import {
   indexEntryKey,
   isSafeAppId,
   appSlotsResource,
+  fileMd5,
   LeaseSemaphore,
   segmentUploadResource,
   listDirs,
@@ -17,7 +18,6 @@ import {
   STORAGE,
   StorageDriver,
 } from '@logsplit/common';
-import { fileMd5 } from './file-md5';
 import { buildIndexEntry } from './index-entry';
 
 export type UploadOutcome = 'uploaded' | 'empty' | 'gone' | 'busy';
@@ -105,7 +105,7 @@ export class UploadService {
       const { prefix } = this.config.store;
       const { meta } = segment;
       const key = segmentObjectKey(prefix, app, segmentId, meta.createdAt, meta.extension);
-      const md5 = await fileMd5(segment.dataPath);
+      const { md5 } = await fileMd5(segment.dataPath);
 
       const existing = await this.store.head(key);
       if (existing?.md5 !== md5 || existing.size !== segment.committedBytes) {
@@ -138,7 +138,13 @@ export class UploadService {
   async pass(): Promise<{ sealed: number; uploaded: number; failed: number }> {
     const totals = { sealed: 0, uploaded: 0, failed: 0 };
     for (const app of await this.apps()) {
-      totals.sealed += await this.sealDue(app);
+      // One app's damaged open segment must not stop the pass for every app after it.
+      try {
+        totals.sealed += await this.sealDue(app);
+      } catch (err) {
+        totals.failed++;
+        this.log.error(`sealing due segments of ${app} failed, will retry: ${String(err)}`);
+      }
       for (const segmentId of await this.sealedSegmentIds(app)) {
         try {
           if ((await this.upload(app, segmentId)) === 'uploaded') totals.uploaded++;

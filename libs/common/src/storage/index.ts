@@ -3,3 +3,4 @@ export * from './storage.factory';
 export * from './object-keys';
 export * from './fs-storage.driver';
 export * from './oss-storage.driver';
+export { fileMd5 } from './md5';
