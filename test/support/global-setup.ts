@@ -61,7 +61,13 @@ function reapStale(cache: string): void {
 
 export default async function globalSetup(): Promise<void> {
   const t0 = Date.now();
-  const main = path.join(ROOT, 'dist', 'apps', 'splitter', 'src', 'main.js');
+  const main = path.join(
+    path.resolve(ROOT, process.env.LOGSPLIT_DIST_DIR ?? 'dist'),
+    'apps',
+    'splitter',
+    'src',
+    'main.js',
+  );
   if (process.env.LOGSPLIT_SKIP_BUILD_CHECK !== '1' && !fs.existsSync(main)) {
     throw new Error(
       `${path.relative(ROOT, main)} is missing: e2e tests run the built services. Run ` +

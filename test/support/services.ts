@@ -6,6 +6,8 @@ export type ServiceName = 'splitter' | 'compressor' | 'uploader';
 
 const ROOT = resolve(__dirname, '../..');
 export const LOG_DIR = join(ROOT, '.cache', 'test-logs');
+/** Build output the services run from; LOGSPLIT_DIST_DIR lets parallel checkouts' builds coexist. */
+export const DIST = resolve(ROOT, process.env.LOGSPLIT_DIST_DIR ?? 'dist');
 
 export interface RunningService {
   name: ServiceName;
@@ -32,7 +34,7 @@ export async function startService(
   const logFile = join(LOG_DIR, `${id}.log`);
   const log = createWriteStream(logFile);
   // kafkajs 2.2.4 sets negative timers on Node 24 (kafkajs issue 1751): silence that warning.
-  const main = join(ROOT, 'dist/apps', name, 'src/main.js');
+  const main = join(DIST, 'apps', name, 'src/main.js');
   const proc = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main], {
     env: { ...process.env, LOGSPLIT_INSTANCE_ID: id, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,7 +20,7 @@ export interface SegmentLimits {
   fsync: boolean;
 }
 
-export type BlockInfo = Omit<ManifestEntry, 'offset' | 'length'>;
+export type BlockInfo = Omit<ManifestEntry, 'offset' | 'length' | 'appendedAt'>;
 
 export interface AppendOutcome {
   segmentId: string;
@@ -75,7 +75,7 @@ export class SegmentWriter {
     await assertStillOwner();
     await cutTornTails(segment);
     const offset = segment.committedBytes;
-    const entry: ManifestEntry = { offset, length: block.length, ...info };
+    const entry: ManifestEntry = { offset, length: block.length, appendedAt: this.now(), ...info };
     await this.appendTo(segment.dataPath, block);
     await this.appendTo(
       join(dir, SEGMENT_FILES.manifest),

@@ -60,6 +60,7 @@ describe('buildIndexEntry', () => {
   ): ManifestEntry => ({
     offset,
     length,
+    appendedAt: maxTime,
     records,
     rawBytes: length * 4,
     minTime,

@@ -43,6 +43,7 @@ function entry(offset: number, length: number, n = 1): ManifestEntry {
   return {
     offset,
     length,
+    appendedAt: 1_700_000_000_000,
     records: n,
     rawBytes: length * 2,
     minTime: 1000 + offset,

@@ -22,5 +22,7 @@ export interface ManifestEntry {
   rawBytes: number;
   minTime: number;
   maxTime: number;
+  /** Epoch ms when the block became durable: produce-to-durable latency is appendedAt - record time. */
+  appendedAt: number;
   sources: SourceRange[];
 }
