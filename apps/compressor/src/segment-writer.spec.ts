@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GzipCodec } from '@logsplit/common/codec';
+import { GzipCodec, ZstdCodec } from '@logsplit/common/codec';
 import { ManifestEntry, readSegment, SegmentMeta, SpoolLayout } from '@logsplit/common/spool';
 import { BlockInfo, SegmentLimits, SegmentWriter, newSegmentId } from './segment-writer';
 
@@ -212,6 +212,31 @@ describe('SegmentWriter', () => {
     expect(readMeta(openDir(0)).createdAt).toBe(T0 + 60_000);
     expect(zcat(dataFile(layout.sealedDir(APP, first.segmentId)))).toBe('old\nstill young\n');
     expect(zcat(dataFile(openDir(0)))).toBe('new\n');
+  });
+
+  it('seals a segment of another codec instead of mixing codecs in one file', async () => {
+    const gzipFirst = await append(writer(), 0, 'gzip era\n');
+    const zstd = new ZstdCodec(3);
+    const zstdWriter = new SegmentWriter(
+      layout,
+      zstd,
+      { maxBytes: 1024 * 1024, maxAgeMs: 60_000, fsync: false },
+      'test-instance',
+      () => clock,
+    );
+    const text = 'zstd era\n';
+    const next = await zstdWriter.append(
+      APP,
+      0,
+      await zstd.compress(Buffer.from(text)),
+      info(text),
+      owner,
+    );
+    expect(next.sealed.map((s) => s.meta.segmentId)).toEqual([gzipFirst.segmentId]);
+    expect(zcat(dataFile(layout.sealedDir(APP, gzipFirst.segmentId)))).toBe('gzip era\n');
+    expect(readMeta(openDir(0)).codec).toBe('zstd');
+    const r = spawnSync('zstd', ['-dcq', join(openDir(0), 'data.log.zst')], { encoding: 'utf8' });
+    expect(r.stdout).toBe(text);
   });
 
   it('replaces an old segment that never got a block instead of filling it', async () => {

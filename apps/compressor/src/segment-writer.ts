@@ -58,10 +58,11 @@ export class SegmentWriter {
     let segment = await readSegment(dir);
     // Sealing and creating change the slot's directory too: a writer that lost its lease must
     // not rename or recreate the new holder's segment, so each is done only after a check.
-    if (segment && this.isOld(segment.meta)) {
+    if (segment && this.mustReplace(segment.meta)) {
       await assertStillOwner();
       // An old segment without blocks (its creator died before the first) is replaced, not
       // reused: its createdAt would put new records in a long-past dt=/hh= partition.
+      // A segment of another codec (the deployment switched codecs) is sealed as it is.
       if (segment.entries.length > 0) sealed.push(await this.seal(segment));
       segment = undefined;
     }
@@ -94,8 +95,8 @@ export class SegmentWriter {
     return { segmentId: segment.meta.segmentId, offset, sealed };
   }
 
-  private isOld(meta: SegmentMeta): boolean {
-    return this.now() - meta.createdAt >= this.limits.maxAgeMs;
+  private mustReplace(meta: SegmentMeta): boolean {
+    return this.now() - meta.createdAt >= this.limits.maxAgeMs || meta.codec !== this.codec.name;
   }
 
   private async seal(segment: SegmentState): Promise<SegmentState> {
@@ -109,8 +110,11 @@ export class SegmentWriter {
     // A leftover data or manifest file without meta.json came from a crash during creation (or
     // belongs to the empty segment being replaced). Removed before meta.json appears, so a crash
     // here never pairs the new meta with old blocks.
-    await fs.rm(join(dir, SEGMENT_FILES.manifest), { force: true });
-    await fs.rm(join(dir, dataFileName(this.codec.extension)), { force: true });
+    for (const name of await fs.readdir(dir)) {
+      if (name === SEGMENT_FILES.manifest || name.startsWith(SEGMENT_FILES.dataBase)) {
+        await fs.rm(join(dir, name), { force: true });
+      }
+    }
     const createdAt = this.now();
     const meta: SegmentMeta = {
       segmentId: newSegmentId(createdAt, slot),
