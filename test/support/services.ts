@@ -13,6 +13,10 @@ export interface RunningService {
   name: ServiceName;
   proc: ChildProcess;
   logFile: string;
+  /** gRPC health port, from the service's "health listening on host:port" line. */
+  healthPort: number;
+  /** Prometheus port, from its "metrics listening on http://host:port/metrics" line. */
+  metricsPort: number;
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -36,7 +40,14 @@ export async function startService(
   // kafkajs 2.2.4 sets negative timers on Node 24 (kafkajs issue 1751): silence that warning.
   const main = join(DIST, 'apps', name, 'src/main.js');
   const proc = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main], {
-    env: { ...process.env, LOGSPLIT_INSTANCE_ID: id, ...env },
+    // Free ports by default, so several instances and parallel runs never collide.
+    env: {
+      ...process.env,
+      LOGSPLIT_INSTANCE_ID: id,
+      LOGSPLIT_HEALTH_PORT: process.env.LOGSPLIT_HEALTH_PORT ?? '0',
+      LOGSPLIT_METRICS_PORT: process.env.LOGSPLIT_METRICS_PORT ?? '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
@@ -66,10 +77,14 @@ export async function startService(
     });
   });
   await started;
+  const healthPort = /health listening on [^\s"]*:(\d+)/.exec(seen)?.[1];
+  const metricsPort = /metrics listening on http:\/\/[^\s"]*:(\d+)\/metrics/.exec(seen)?.[1];
   return {
     name,
     proc,
     logFile,
+    healthPort: Number(healthPort),
+    metricsPort: Number(metricsPort),
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

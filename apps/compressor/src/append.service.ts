@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  ATTRS,
+  boundedLinks,
   Codec,
   CODEC,
   Chunk,
@@ -14,14 +16,27 @@ import {
   LogsplitConfig,
   SegmentState,
   isSafeAppId,
+  inSpan,
   mapLimit,
+  MAX_LINKS,
+  Metrics,
+  spanContextFromHeaders,
+  SPANS,
+  traceparentOf,
 } from '@logsplit/common';
+import { context, Span, SpanContext, trace } from '@opentelemetry/api';
 import { KafkaMessage, Message } from 'kafkajs';
 import { planBlocks } from './block-builder';
 import { SegmentWriter } from './segment-writer';
 
 /** Apps of one batch appended at the same time; each holds its own slot lease. */
 const APP_CONCURRENCY = 4;
+
+/** A decoded chunk and the span context of the splitter.chunk span that published it. */
+interface TracedChunk {
+  chunk: Chunk;
+  trace?: SpanContext;
+}
 
 /**
  * chunk → compressed block → durable append to the app's slot file. The batch's offsets are
@@ -37,6 +52,7 @@ export class AppendService {
     private readonly semaphore: LeaseSemaphore,
     private readonly writer: SegmentWriter,
     private readonly producer: KafkaProducerService,
+    private readonly metrics: Metrics,
   ) {}
 
   async appendBatch(batch: KafkaBatch): Promise<void> {
@@ -50,38 +66,122 @@ export class AppendService {
       { topic: this.config.topics.dlq, messages: invalid },
       { topic: this.config.topics.segments, messages: sealed.map(sealedEvent) },
     ]);
+    this.countIn(byApp, invalid.length);
   }
 
-  private async appendApp(app: string, chunks: Chunk[]): Promise<SegmentState[]> {
-    const { compressor, writerSlots, lockTtlMs } = this.config;
-    // Compress before taking the lease: the slot is held only for the disk writes.
-    const blocks = await Promise.all(
-      planBlocks(chunks, compressor.maxMemberBytes).map(async (b) => ({
-        data: await this.codec.compress(b.payload),
-        info: b.info,
-      })),
+  /** Counted once the batch is done, so a retried batch is not counted twice. */
+  private countIn(byApp: Map<string, TracedChunk[]>, invalid: number): void {
+    const m = this.metrics;
+    for (const [app, traced] of byApp) {
+      const label = m.app(app);
+      for (const { chunk } of traced) {
+        m.recordsIn.inc({ app: label }, chunk.records);
+        m.bytesIn.inc({ app: label }, chunk.payload.length);
+      }
+    }
+    if (invalid > 0) m.dlqRecords.inc({ reason: 'invalid-chunk' }, invalid);
+  }
+
+  /**
+   * One compressor.append span per app and batch: a child of the first chunk's span (so the
+   * record's trace continues), linked to the other chunks' spans it merges.
+   */
+  private async appendApp(app: string, traced: TracedChunk[]): Promise<SegmentState[]> {
+    const [first, ...rest] = traced;
+    const parent = first.trace ? trace.setSpanContext(context.active(), first.trace) : undefined;
+    const chunks = traced.map((t) => t.chunk);
+    const attributes = {
+      [ATTRS.appId]: app,
+      [ATTRS.chunks]: chunks.length,
+      [ATTRS.records]: chunks.reduce((n, c) => n + c.records, 0),
+      [ATTRS.bytesIn]: chunks.reduce((n, c) => n + c.payload.length, 0),
+    };
+    const links = boundedLinks(
+      rest.map((t) => t.trace),
+      MAX_LINKS,
     );
-    const lease = await this.semaphore.acquire(appSlotsResource(app), {
-      slots: writerSlots,
-      ttlMs: lockTtlMs,
-      waitTimeoutMs: compressor.lockWaitTimeoutMs,
+    return inSpan(SPANS.compressorAppend, { parent, attributes, links, root: !parent }, (span) =>
+      this.compressAndAppend(app, chunks, span),
+    );
+  }
+
+  private async compressAndAppend(
+    app: string,
+    chunks: Chunk[],
+    span: Span,
+  ): Promise<SegmentState[]> {
+    const { compressor, writerSlots, lockTtlMs } = this.config;
+    // The manifest remembers this span, so the uploader's span can link to it.
+    const traceparent = traceparentOf(span);
+    // Compress before taking the lease: the slot is held only for the disk writes.
+    const blocks = await inSpan(SPANS.compressorCompress, {}, async (s) => {
+      const out = await Promise.all(
+        planBlocks(chunks, compressor.maxMemberBytes).map(async (b) => ({
+          data: await this.codec.compress(b.payload),
+          info: traceparent ? { ...b.info, trace: traceparent } : b.info,
+        })),
+      );
+      s.setAttributes({
+        [ATTRS.bytesIn]: out.reduce((n, b) => n + b.info.rawBytes, 0),
+        [ATTRS.bytesOut]: out.reduce((n, b) => n + b.data.length, 0),
+      });
+      return out;
     });
+    const lease = await inSpan(SPANS.compressorLockWait, {}, async (s) => {
+      const l = await this.semaphore.acquire(appSlotsResource(app), {
+        slots: writerSlots,
+        ttlMs: lockTtlMs,
+        waitTimeoutMs: compressor.lockWaitTimeoutMs,
+      });
+      s.setAttributes({ [ATTRS.lockSlot]: l.slot, [ATTRS.lockWaitMs]: l.waitedMs });
+      return l;
+    });
+    span.setAttributes({ [ATTRS.lockSlot]: lease.slot, [ATTRS.lockWaitMs]: lease.waitedMs });
+    this.metrics.lockWait.observe(lease.waitedMs / 1000);
+    if (lease.slot > 0) this.metrics.lockContended.inc();
     const sealed: SegmentState[] = [];
     try {
-      for (const block of blocks) {
-        const outcome = await this.writer.append(app, lease.slot, block.data, block.info, () =>
-          lease.assertHeld(),
-        );
-        sealed.push(...outcome.sealed);
-      }
+      await inSpan(
+        SPANS.compressorWrite,
+        { attributes: { [ATTRS.lockSlot]: lease.slot } },
+        async (s) => {
+          for (const block of blocks) {
+            const outcome = await this.writer.append(app, lease.slot, block.data, block.info, () =>
+              lease.assertHeld(),
+            );
+            s.setAttribute(ATTRS.segmentId, outcome.segmentId);
+            span.setAttribute(ATTRS.segmentId, outcome.segmentId);
+            sealed.push(...outcome.sealed);
+          }
+          s.setAttribute(ATTRS.sealed, sealed.length);
+        },
+      );
     } finally {
       await lease.release();
     }
+    this.countAppended(app, blocks);
+    span.setAttribute(
+      ATTRS.bytesOut,
+      blocks.reduce((n, b) => n + b.data.length, 0),
+    );
     return sealed;
   }
 
-  private decode(batch: KafkaBatch): { byApp: Map<string, Chunk[]>; invalid: Message[] } {
-    const byApp = new Map<string, Chunk[]>();
+  private countAppended(
+    app: string,
+    blocks: { data: Buffer; info: { records: number; rawBytes: number } }[],
+  ) {
+    const m = this.metrics;
+    const label = m.app(app);
+    for (const b of blocks) {
+      m.recordsOut.inc({ app: label }, b.info.records);
+      m.bytesOut.inc({ app: label }, b.data.length);
+      if (b.data.length > 0) m.compressionRatio.observe(b.info.rawBytes / b.data.length);
+    }
+  }
+
+  private decode(batch: KafkaBatch): { byApp: Map<string, TracedChunk[]>; invalid: Message[] } {
+    const byApp = new Map<string, TracedChunk[]>();
     const invalid: Message[] = [];
     for (const m of batch.messages) {
       let chunk: Chunk;
@@ -98,7 +198,7 @@ export class AppendService {
         continue;
       }
       const list = byApp.get(chunk.app) ?? [];
-      list.push(chunk);
+      list.push({ chunk, trace: spanContextFromHeaders(m.headers) });
       byApp.set(chunk.app, list);
     }
     return { byApp, invalid };

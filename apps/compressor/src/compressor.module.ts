@@ -1,5 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { Codec, CODEC, CommonModule, LogsplitConfig, SpoolLayout } from '@logsplit/common';
+import {
+  Codec,
+  CODEC,
+  CommonModule,
+  LogsplitConfig,
+  ServiceTelemetry,
+  SpoolLayout,
+} from '@logsplit/common';
 import { Kafka } from 'kafkajs';
 import { AppendController } from './append.controller';
 import { AppendService } from './append.service';
@@ -7,11 +14,15 @@ import { SegmentWriter } from './segment-writer';
 
 @Module({})
 export class CompressorModule {
-  static forRoot(config: LogsplitConfig, kafka: Kafka): DynamicModule {
+  static forRoot(
+    config: LogsplitConfig,
+    kafka: Kafka,
+    telemetry?: ServiceTelemetry,
+  ): DynamicModule {
     const { segmentMaxBytes, segmentMaxAgeMs, fsync } = config.compressor;
     return {
       module: CompressorModule,
-      imports: [CommonModule.forRoot(config, kafka, { redis: true })],
+      imports: [CommonModule.forRoot(config, kafka, { redis: true, telemetry })],
       controllers: [AppendController],
       providers: [
         AppendService,

@@ -5,8 +5,9 @@ import { CompressorModule } from './compressor.module';
 
 void runService({
   name: 'compressor',
-  module: (config, kafka) => CompressorModule.forRoot(config, kafka),
+  module: (config, kafka, telemetry) => CompressorModule.forRoot(config, kafka, telemetry),
   groupId: (config) => config.compressor.group,
+  components: ['kafka', 'redis'],
   routes: (config) => ({ [config.topics.byApp]: CHUNK_BATCH }),
   partitionsConsumedConcurrently: 3,
 });

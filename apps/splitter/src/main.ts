@@ -5,8 +5,9 @@ import { SplitterModule } from './splitter.module';
 
 void runService({
   name: 'splitter',
-  module: (config, kafka) => SplitterModule.forRoot(config, kafka),
+  module: (config, kafka, telemetry) => SplitterModule.forRoot(config, kafka, telemetry),
   groupId: (config) => config.splitter.group,
+  components: ['kafka'],
   routes: (config) => ({ [config.topics.raw]: RAW_BATCH }),
   partitionsConsumedConcurrently: 2,
 });

@@ -1,28 +1,6 @@
-import { SegmentState, SourceRange } from '@logsplit/common';
+import { IndexEntry, SegmentState, SourceRange } from '@logsplit/common';
 
-/**
- * What a reader needs to find and fetch one app's logs without listing or opening others':
- * one JSON object per archived segment, stored under the app's own index prefix.
- */
-export interface IndexEntry {
-  version: 1;
-  app: string;
-  segmentId: string;
-  key: string;
-  codec: string;
-  bytes: number;
-  rawBytes: number;
-  records: number;
-  minTime: number;
-  maxTime: number;
-  md5: string;
-  createdAt: number;
-  uploadedAt: number;
-  /** Source coordinates of the raw records, merged per partition. */
-  sources: { topic: string; partition: number; firstOffset: string; lastOffset: string }[];
-  /** Byte range of every gzip member / zstd frame, for range reads of one block. */
-  blocks: { offset: number; length: number; records: number; minTime: number; maxTime: number }[];
-}
+export type { IndexEntry };
 
 export function buildIndexEntry(
   segment: SegmentState,

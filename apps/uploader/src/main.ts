@@ -5,7 +5,8 @@ import { UploaderModule } from './uploader.module';
 
 void runService({
   name: 'uploader',
-  module: (config, kafka) => UploaderModule.forRoot(config, kafka),
+  module: (config, kafka, telemetry) => UploaderModule.forRoot(config, kafka, telemetry),
   groupId: (config) => config.uploader.group,
+  components: ['kafka', 'redis', 'store'],
   routes: (config) => ({ [config.topics.segments]: SEGMENT_EVENTS }),
 });

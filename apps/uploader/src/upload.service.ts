@@ -1,6 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import {
+  ATTRS,
+  boundedLinks,
+  inSpan,
+  ManifestEntry,
+  MAX_LINKS,
+  Metrics,
+  parseTraceparent,
+  SEGMENT_FILES,
+  SegmentState,
+  SPANS,
   indexEntryKey,
   isSafeAppId,
   appSlotsResource,
@@ -36,6 +47,7 @@ export class UploadService {
     @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
     @Inject(STORAGE) private readonly store: StorageDriver,
     private readonly semaphore: LeaseSemaphore,
+    private readonly metrics: Metrics = new Metrics('uploader', 0),
   ) {
     this.layout = new SpoolLayout(config.spoolDir);
   }
@@ -71,7 +83,11 @@ export class UploadService {
         const segment = await readSegment(this.layout.openDir(app, slot));
         if (!segment || !isDue(segment.meta.createdAt, segment.committedBytes)) continue;
         await lease.assertHeld();
-        await sealSegment(this.layout, segment);
+        await inSpan(
+          SPANS.uploaderSeal,
+          { root: true, attributes: segmentAttributes(segment), links: blockLinks(segment) },
+          () => sealSegment(this.layout, segment),
+        );
         sealed++;
       } finally {
         await lease.release();
@@ -102,47 +118,109 @@ export class UploadService {
         await fs.rm(segment.dir, { recursive: true, force: true });
         return 'empty';
       }
-      const { prefix } = this.config.store;
-      const { meta } = segment;
-      const key = segmentObjectKey(prefix, app, segmentId, meta.createdAt, meta.extension);
-      const { md5 } = await fileMd5(segment.dataPath);
-
-      const existing = await this.store.head(key);
-      if (existing?.md5 !== md5 || existing.size !== segment.committedBytes) {
-        await this.store.putFile(key, segment.dataPath, { md5 });
-      }
-      const stored = await this.store.head(key);
-      if (!stored || stored.size !== segment.committedBytes || stored.md5 !== md5) {
-        throw new Error(
-          `verification of ${key} failed: stored ${stored?.size ?? 'nothing'} bytes md5 ${stored?.md5}, local ${segment.committedBytes} bytes md5 ${md5}`,
-        );
-      }
-      const entry = buildIndexEntry(segment, key, md5, Date.now());
-      await this.store.putBuffer(
-        indexEntryKey(prefix, app, segmentId, meta.createdAt),
-        Buffer.from(JSON.stringify(entry)),
-        { contentType: 'application/json' },
-      );
-      await lease.assertHeld();
-      await fs.rm(segment.dir, { recursive: true, force: true });
-      this.log.log(
-        `uploaded ${key}: ${entry.records} records, ${entry.rawBytes} → ${entry.bytes} bytes in ${entry.blocks.length} blocks`,
-      );
+      const started = Date.now();
+      await this.uploadSegment(segment, () => lease.assertHeld());
+      this.metrics.uploadDuration.observe((Date.now() - started) / 1000);
       return 'uploaded';
+    } catch (err) {
+      this.metrics.uploadErrors.inc({ step: 'upload' });
+      throw err;
     } finally {
       await lease.release();
     }
   }
 
+  /**
+   * One uploader.segment span per attempt, in a trace of its own: a segment gathers blocks of many
+   * traces, so it links to the compressor.append span of each block instead of having a parent
+   * (known at its start, so a sampled block's upload is sampled too).
+   */
+  private async uploadSegment(segment: SegmentState, assertHeld: () => Promise<void>) {
+    const { prefix } = this.config.store;
+    const { meta } = segment;
+    const { app, segmentId } = meta;
+    const key = segmentObjectKey(prefix, app, segmentId, meta.createdAt, meta.extension);
+    const attributes = { ...segmentAttributes(segment), [ATTRS.objectKey]: key };
+    const links = blockLinks(segment);
+    await inSpan(SPANS.uploaderSegment, { root: true, attributes, links }, async () => {
+      const stepAttributes = { [ATTRS.objectKey]: key };
+      const md5 = await inSpan(SPANS.uploaderUpload, { attributes: stepAttributes }, async () => {
+        const { md5 } = await fileMd5(segment.dataPath);
+        const existing = await this.store.head(key);
+        if (existing?.md5 !== md5 || existing.size !== segment.committedBytes) {
+          await this.store.putFile(key, segment.dataPath, { md5 });
+        }
+        return md5;
+      });
+      await inSpan(SPANS.uploaderVerify, { attributes: stepAttributes }, async () => {
+        const stored = await this.store.head(key);
+        if (!stored || stored.size !== segment.committedBytes || stored.md5 !== md5) {
+          throw new Error(
+            `verification of ${key} failed: stored ${stored?.size ?? 'nothing'} bytes md5 ${stored?.md5}, local ${segment.committedBytes} bytes md5 ${md5}`,
+          );
+        }
+      });
+      const entry = buildIndexEntry(segment, key, md5, Date.now());
+      const indexKey = indexEntryKey(prefix, app, segmentId, meta.createdAt);
+      await inSpan(SPANS.uploaderIndex, { attributes: { [ATTRS.objectKey]: indexKey } }, () =>
+        this.store.putBuffer(indexKey, Buffer.from(JSON.stringify(entry)), {
+          contentType: 'application/json',
+        }),
+      );
+      await inSpan(SPANS.uploaderDelete, {}, async () => {
+        await assertHeld();
+        await fs.rm(segment.dir, { recursive: true, force: true });
+      });
+      this.countArchived(app, entry.records, entry.bytes);
+      this.log.log(
+        `uploaded ${key}: ${entry.records} records, ${entry.rawBytes} → ${entry.bytes} bytes in ${entry.blocks.length} blocks`,
+      );
+    });
+  }
+
+  private countArchived(app: string, records: number, bytes: number): void {
+    const label = this.metrics.app(app);
+    this.metrics.recordsOut.inc({ app: label }, records);
+    this.metrics.bytesOut.inc({ app: label }, bytes);
+    this.metrics.segmentBytes.observe(bytes);
+  }
+
+  /** Open segments and the data bytes waiting on the spool, for the gauges. */
+  private async spoolStats(apps: string[]): Promise<{ open: number; bytes: number }> {
+    const stats = { open: 0, bytes: 0 };
+    for (const app of apps) {
+      const open = (await listDirs(this.layout.openRoot(app))).filter(
+        (d) => parseSlotDirName(d) !== undefined,
+      );
+      const dirs = [
+        ...open.map((d) => join(this.layout.openRoot(app), d)),
+        ...(await this.sealedSegmentIds(app)).map((id) => this.layout.sealedDir(app, id)),
+      ];
+      for (const dir of dirs) {
+        const files = await fs.readdir(dir).catch(() => [] as string[]);
+        const data = files.find((f) => f.startsWith(`${SEGMENT_FILES.dataBase}.`));
+        if (!data) continue;
+        if (dir.startsWith(this.layout.openRoot(app))) stats.open++;
+        stats.bytes += (await fs.stat(join(dir, data)).catch(() => ({ size: 0 }))).size;
+      }
+    }
+    return stats;
+  }
+
   /** One full pass: seal what is due, then upload every sealed segment. */
   async pass(): Promise<{ sealed: number; uploaded: number; failed: number }> {
     const totals = { sealed: 0, uploaded: 0, failed: 0 };
-    for (const app of await this.apps()) {
+    const apps = await this.apps();
+    const spool = await this.spoolStats(apps);
+    this.metrics.openSegments.set(spool.open);
+    this.metrics.spoolPendingBytes.set(spool.bytes);
+    for (const app of apps) {
       // One app's damaged open segment must not stop the pass for every app after it.
       try {
         totals.sealed += await this.sealDue(app);
       } catch (err) {
         totals.failed++;
+        this.metrics.uploadErrors.inc({ step: 'seal' });
         this.log.error(`sealing due segments of ${app} failed, will retry: ${String(err)}`);
       }
       for (const segmentId of await this.sealedSegmentIds(app)) {
@@ -156,4 +234,22 @@ export class UploadService {
     }
     return totals;
   }
+}
+
+function segmentAttributes(segment: SegmentState) {
+  return {
+    [ATTRS.appId]: segment.meta.app,
+    [ATTRS.segmentId]: segment.meta.segmentId,
+    [ATTRS.records]: segment.entries.reduce((n, e) => n + e.records, 0),
+    [ATTRS.bytesIn]: segment.entries.reduce((n, e) => n + e.rawBytes, 0),
+    [ATTRS.bytesOut]: segment.committedBytes,
+  };
+}
+
+/** Links to the compressor.append spans that wrote the segment's blocks (bounded). */
+function blockLinks(segment: SegmentState) {
+  return boundedLinks(
+    segment.entries.map((e: ManifestEntry) => (e.trace ? parseTraceparent(e.trace) : undefined)),
+    MAX_LINKS,
+  );
 }

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { CommonModule, LogsplitConfig } from '@logsplit/common';
+import { CommonModule, LogsplitConfig, ServiceTelemetry } from '@logsplit/common';
 import { Kafka } from 'kafkajs';
 import { SegmentsController } from './segments.controller';
 import { UploadScheduler } from './upload.scheduler';
@@ -8,11 +8,15 @@ import { UploadService } from './upload.service';
 
 @Module({})
 export class UploaderModule {
-  static forRoot(config: LogsplitConfig, kafka: Kafka): DynamicModule {
+  static forRoot(
+    config: LogsplitConfig,
+    kafka: Kafka,
+    telemetry?: ServiceTelemetry,
+  ): DynamicModule {
     return {
       module: UploaderModule,
       imports: [
-        CommonModule.forRoot(config, kafka, { redis: true, storage: true }),
+        CommonModule.forRoot(config, kafka, { redis: true, storage: true, telemetry }),
         ScheduleModule.forRoot(),
       ],
       controllers: [SegmentsController],

@@ -1,4 +1,5 @@
 export * from './app-id';
+export * from './archive';
 export * from './chunk';
 export * from './codec';
 export * from './config';
@@ -8,3 +9,5 @@ export * from './redis';
 export * from './storage';
 export * from './spool';
 export * from './util';
+export * from './health';
+export * from './telemetry';

@@ -297,3 +297,56 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('observability settings', () => {
+  const obs = (env: NodeJS.ProcessEnv) => loadConfig('test', env).observability;
+
+  it('defaults: health 50051, metrics 9464, 50 app labels, tracing off without an endpoint', () => {
+    expect(obs({})).toEqual({
+      host: '0.0.0.0',
+      healthPort: 50051,
+      metricsPort: 9464,
+      tracing: false,
+      sampler: undefined,
+      samplerRatio: undefined,
+      appLabelLimit: 50,
+      appLabelAllowList: undefined,
+    });
+  });
+
+  it('tracing is on when an OTLP endpoint is set, unless switched off', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' };
+    expect(obs(endpoint).tracing).toBe(true);
+    expect(obs({ ...endpoint, LOGSPLIT_TRACING: 'off' }).tracing).toBe(false);
+    expect(obs({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing).toBe(false);
+    expect(obs({ LOGSPLIT_TRACING: 'on' }).tracing).toBe(true);
+  });
+
+  it('reads ports (0 = any free port), the sampler and the allow-list', () => {
+    const o = obs({
+      LOGSPLIT_HEALTH_PORT: '0',
+      LOGSPLIT_METRICS_PORT: '9999',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      LOGSPLIT_METRICS_APP_ALLOWLIST: 'billing, checkout,,',
+    });
+    expect(o).toMatchObject({
+      healthPort: 0,
+      metricsPort: 9999,
+      sampler: 'parentbased_traceidratio',
+      samplerRatio: 0.25,
+      appLabelAllowList: ['billing', 'checkout'],
+    });
+  });
+
+  it.each([
+    ['LOGSPLIT_HEALTH_PORT', '70000', 'must be <= 65535'],
+    ['LOGSPLIT_METRICS_PORT', '-1', 'must be >= 0'],
+    ['LOGSPLIT_TRACING', 'maybe', ''],
+    ['OTEL_TRACES_SAMPLER', 'sometimes', ''],
+    ['OTEL_TRACES_SAMPLER_ARG', '2', ''],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'jaeger:4318', 'must be an http(s) URL'],
+  ])('rejects %s=%s', (name, value, message) => {
+    expect(problemOf({ [name]: value }, name)).toContain(message);
+  });
+});

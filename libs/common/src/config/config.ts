@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './config-error';
 import { Env, envSchema } from './env-schema';
+import type { SamplerName } from '../telemetry/sampler';
 
 export type CodecName = 'gzip' | 'zstd';
 export type AppIdSource = 'json' | 'header' | 'key' | 'regex';
@@ -70,6 +71,21 @@ export interface LogsplitConfig {
     intervalMs: number;
     concurrency: number;
   };
+  observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  host: string;
+  healthPort: number;
+  metricsPort: number;
+  /** Spans are recorded and exported by OTLP (OTEL_* variables configure the exporter). */
+  tracing: boolean;
+  sampler?: SamplerName;
+  samplerRatio?: number;
+  /** At most this many apps get their own metric label; the rest share "other". */
+  appLabelLimit: number;
+  /** When set, exactly these apps get their own label. */
+  appLabelAllowList?: string[];
 }
 
 const CODEC_LEVELS: Record<CodecName, { min: number; max: number; default: number }> = {
@@ -162,7 +178,26 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       intervalMs: e.LOGSPLIT_UPLOAD_INTERVAL_MS,
       concurrency: e.LOGSPLIT_UPLOAD_CONCURRENCY,
     },
+    observability: {
+      host: e.LOGSPLIT_OBSERVABILITY_HOST,
+      healthPort: e.LOGSPLIT_HEALTH_PORT,
+      metricsPort: e.LOGSPLIT_METRICS_PORT,
+      tracing: tracingEnabled(e),
+      sampler: e.OTEL_TRACES_SAMPLER,
+      samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
+      appLabelLimit: e.LOGSPLIT_METRICS_APP_LABELS,
+      appLabelAllowList: e.LOGSPLIT_METRICS_APP_ALLOWLIST?.split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    },
   };
+}
+
+/** Explicit LOGSPLIT_TRACING wins; otherwise tracing is on when there is somewhere to send spans. */
+function tracingEnabled(e: Env): boolean {
+  if (e.OTEL_SDK_DISABLED) return false;
+  if (e.LOGSPLIT_TRACING !== undefined) return ['on', 'true', '1'].includes(e.LOGSPLIT_TRACING);
+  return Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
 function crossFieldProblems(e: Env): string[] {

@@ -37,6 +37,9 @@ const brokers = z
     'must be host:port[,host:port...]',
   );
 
+const httpUrl = (example: string) =>
+  z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, `must be an http(s) URL like ${example}`);
+
 export const envSchema = z.object({
   // --- shared ---
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
@@ -106,6 +109,36 @@ export const envSchema = z.object({
   LOGSPLIT_UPLOADER_GROUP: z.string().min(1).default('logsplit-uploader'),
   LOGSPLIT_UPLOAD_INTERVAL_MS: int(500).default(15_000),
   LOGSPLIT_UPLOAD_CONCURRENCY: int(1, 64).default(4),
+
+  // --- observability ---
+  /** grpc.health.v1 server; 0 = any free port (tests). */
+  LOGSPLIT_HEALTH_PORT: int(0, 65_535).default(50051),
+  /** Prometheus /metrics over HTTP; 0 = any free port (tests). */
+  LOGSPLIT_METRICS_PORT: int(0, 65_535).default(9464),
+  /** Address both listen on. */
+  LOGSPLIT_OBSERVABILITY_HOST: z.string().min(1).default('0.0.0.0'),
+  /** on/off; unset = on exactly when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  LOGSPLIT_TRACING: z.enum(['on', 'off', 'true', 'false', '1', '0']).optional(),
+  /** Per-app metric labels: the first K apps seen get their own label, the rest "other". */
+  LOGSPLIT_METRICS_APP_LABELS: int(0, 10_000).default(50),
+  /** Comma-separated app ids that always get their own label (then only they do). */
+  LOGSPLIT_METRICS_APP_ALLOWLIST: z.string().optional(),
+  // Standard OpenTelemetry variables logsplit reads (the SDK reads them too).
+  OTEL_SDK_DISABLED: bool.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('http://jaeger:4318').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl('http://jaeger:4318/v1/traces').optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum([
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ])
+    .optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(0).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -19,6 +19,15 @@ export interface KafkaBatchServerOptions {
   sessionTimeoutMs?: number;
   /** Work to run once connected, before consuming (e.g. creating topics). */
   beforeConsume?: () => Promise<void>;
+  /** Called after a batch was handled and committed, e.g. to export consumer lag. */
+  onBatchCommitted?: (done: CommittedBatch) => void;
+}
+
+export interface CommittedBatch {
+  topic: string;
+  partition: number;
+  /** Messages between the committed offset and the partition's high watermark. */
+  lag: number;
 }
 
 /**
@@ -111,9 +120,15 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     if (stale()) return;
     const last = batch.lastOffset();
     payload.resolveOffset(last);
+    const next = BigInt(last) + 1n;
     await this.consumer!.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+      { topic: batch.topic, partition: batch.partition, offset: next.toString() },
     ]);
+    this.options.onBatchCommitted?.({
+      topic: batch.topic,
+      partition: batch.partition,
+      lag: Math.max(0, Number(BigInt(batch.highWatermark) - next)),
+    });
     await heartbeat();
   }
 

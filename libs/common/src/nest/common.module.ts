@@ -3,7 +3,9 @@ import { Kafka } from 'kafkajs';
 import { createCodec } from '../codec';
 import { LogsplitConfig } from '../config';
 import { LeaseSemaphore } from '../redis';
+import { HealthState } from '../health';
 import { createStorageDriver } from '../storage';
+import { Metrics } from '../telemetry';
 import { KafkaProducerService } from './kafka-producer.service';
 import { RedisConnection } from './redis-connection';
 import { CODEC, KAFKA, LOGSPLIT_CONFIG, REDIS, STORAGE } from './tokens';
@@ -13,6 +15,8 @@ export interface CommonModuleOptions {
   redis?: boolean;
   /** The object store driver (uploader). */
   storage?: boolean;
+  /** Metrics and health state made by runService; fresh ones when absent (tests). */
+  telemetry?: { metrics: Metrics; health: HealthState };
 }
 
 /** What every service gets from libs/common, each dependency only where it is used. */
@@ -29,6 +33,17 @@ export class CommonModule {
       { provide: KAFKA, useValue: kafka },
       { provide: CODEC, useFactory: () => createCodec(config.codec.name, config.codec.level) },
       KafkaProducerService,
+      {
+        provide: Metrics,
+        useValue:
+          opts.telemetry?.metrics ??
+          new Metrics(
+            config.service,
+            config.observability.appLabelLimit,
+            config.observability.appLabelAllowList,
+          ),
+      },
+      { provide: HealthState, useValue: opts.telemetry?.health ?? new HealthState([]) },
     ];
     if (opts.redis) {
       providers.push(

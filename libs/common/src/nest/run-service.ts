@@ -1,24 +1,53 @@
-import { ConsoleLogger, DynamicModule, Logger } from '@nestjs/common';
+import { DynamicModule, INestMicroservice, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Kafka } from 'kafkajs';
 import { ConfigError, loadConfig, LogsplitConfig } from '../config';
+import {
+  HealthComponent,
+  HealthMonitor,
+  HealthState,
+  kafkaProbe,
+  redisProbe,
+  startHealthServer,
+  storeProbe,
+} from '../health';
 import { createKafka, ensureTopics, KafkaBatchServer } from '../kafka';
+import { StorageDriver } from '../storage';
+import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
+import { REDIS, STORAGE } from './tokens';
+import type Redis from 'ioredis';
+// Compiled along (resolveJsonModule), so the version travels with any build output directory.
+import packageJson from '../../../../package.json';
+
+/** What runService creates before Nest boots and hands to the service's module. */
+export interface ServiceTelemetry {
+  metrics: Metrics;
+  health: HealthState;
+}
 
 export interface ServiceDefinition {
   name: string;
-  module: (config: LogsplitConfig, kafka: Kafka) => DynamicModule;
+  module: (config: LogsplitConfig, kafka: Kafka, telemetry: ServiceTelemetry) => DynamicModule;
   groupId: (config: LogsplitConfig) => string;
   /** Topic → @EventPattern name. */
   routes: (config: LogsplitConfig) => Record<string, string>;
   partitionsConsumedConcurrently?: number;
+  /** Dependencies without which the service cannot do its job (gRPC health components). */
+  components: HealthComponent[];
 }
 
+const HEALTH_PROBE_INTERVAL_MS = 1_000;
+const HEALTH_PROBE_TIMEOUT_MS = 2_000;
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
 /**
- * Starts one logsplit service: validated config, JSON logs, the batch-consuming Kafka transport,
- * and shutdown hooks so SIGTERM stops fetching and disconnects cleanly.
+ * Starts one logsplit service: validated config, tracing (before anything else creates spans),
+ * JSON logs carrying trace ids, the gRPC health and Prometheus servers, the batch-consuming Kafka
+ * transport, and a shutdown path on SIGTERM/SIGINT: health NOT_SERVING at once, then the batch in
+ * hand finishes and commits, then the servers close and buffered spans are exported.
  */
 export async function runService(def: ServiceDefinition): Promise<void> {
-  const logger = new ConsoleLogger({ json: true, context: def.name });
+  const logger = new TraceLogger({ json: true, context: def.name });
   let config: LogsplitConfig;
   try {
     config = loadConfig(def.name);
@@ -30,6 +59,47 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     throw err;
   }
   logger.setLogLevels(levelsFrom(config.logLevel));
+  Logger.overrideLogger(logger);
+  const log = new Logger(def.name);
+  const obs = config.observability;
+  const tracing = startTracing({
+    service: def.name,
+    version: packageJson.version,
+    instanceId: config.instanceId,
+    enabled: obs.tracing,
+    sampler: obs.sampler,
+    samplerRatio: obs.samplerRatio,
+  });
+
+  const telemetry: ServiceTelemetry = {
+    metrics: new Metrics(def.name, obs.appLabelLimit, obs.appLabelAllowList),
+    health: new HealthState(def.components),
+  };
+  const healthServer = await startHealthServer(telemetry.health, obs.host, obs.healthPort);
+  log.log(`health listening on ${healthServer.host}:${healthServer.port}`);
+  const metricsServer = await startMetricsServer(telemetry.metrics, obs.host, obs.metricsPort);
+  log.log(`metrics listening on http://${metricsServer.host}:${metricsServer.port}/metrics`);
+
+  // Filled in as start-up proceeds; a signal can arrive at any point of it.
+  const running: { app?: INestMicroservice; monitor?: HealthMonitor } = {};
+  const kafkaHealth = kafkaProbe(config.kafka);
+  const shutdown = async (signal: NodeJS.Signals) => {
+    for (const s of SIGNALS) process.removeAllListeners(s);
+    telemetry.health.shutdown();
+    log.log(`${signal}: shutting down`);
+    try {
+      await running.app?.close();
+    } finally {
+      running.monitor?.stop();
+      await kafkaHealth.close().catch(() => undefined);
+      await healthServer.close();
+      await metricsServer.close();
+      await tracing.shutdown().catch(() => undefined);
+    }
+    process.kill(process.pid, signal);
+  };
+  for (const s of SIGNALS) process.once(s, (sig: NodeJS.Signals) => void shutdown(sig));
+
   const kafka = createKafka(config.kafka);
   const server = new KafkaBatchServer({
     kafka,
@@ -37,14 +107,29 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     routes: def.routes(config),
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
     beforeConsume: () => ensureTopics(kafka, config.topics),
+    onBatchCommitted: (b) =>
+      telemetry.metrics.consumerLag.set({ topic: b.topic, partition: String(b.partition) }, b.lag),
   });
-  const app = await NestFactory.createMicroservice(def.module(config, kafka), {
+  const app = await NestFactory.createMicroservice(def.module(config, kafka, telemetry), {
     strategy: server,
     logger,
   });
-  app.enableShutdownHooks();
+  running.app = app;
+  const monitor = new HealthMonitor(
+    telemetry.health,
+    {
+      kafka: kafkaHealth.probe,
+      ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
+      ...(def.components.includes('store') && {
+        store: storeProbe(app.get<StorageDriver>(STORAGE), config.store.prefix),
+      }),
+    },
+    { intervalMs: HEALTH_PROBE_INTERVAL_MS, timeoutMs: HEALTH_PROBE_TIMEOUT_MS },
+  );
+  running.monitor = monitor;
   await app.listen();
-  new Logger(def.name).log(`${def.name} ${config.instanceId} started`);
+  monitor.start();
+  log.log(`${def.name} ${config.instanceId} started`);
 }
 
 function levelsFrom(level: LogsplitConfig['logLevel']) {

@@ -25,4 +25,10 @@ export interface ManifestEntry {
   /** Epoch ms when the block became durable: produce-to-durable latency is appendedAt - record time. */
   appendedAt: number;
   sources: SourceRange[];
+  /**
+   * W3C traceparent of the compressor.append span that wrote the block (sampled spans only): the
+   * uploader's span links to it. One per block, so the trace links a segment keeps are bounded
+   * by its blocks.
+   */
+  trace?: string;
 }

@@ -1,0 +1,65 @@
+import Redis from 'ioredis';
+import { Admin, Kafka, logLevel } from 'kafkajs';
+import { KafkaConfig } from '../config';
+import { StorageDriver } from '../storage';
+
+/** Resolves when the dependency answered; rejects (or times out) when it did not. */
+export type DependencyProbe = () => Promise<void>;
+
+/**
+ * Kafka: a metadata round trip through a dedicated admin client without retries, so an outage
+ * shows within one probe instead of after the service's long retry schedule.
+ */
+export function kafkaProbe(config: KafkaConfig): {
+  probe: DependencyProbe;
+  close(): Promise<void>;
+} {
+  const kafka = new Kafka({
+    clientId: `${config.clientId}-health`,
+    brokers: config.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    requestTimeout: 2_000,
+    retry: { retries: 0 },
+  });
+  let admin: Admin | undefined;
+  return {
+    probe: async () => {
+      try {
+        admin ??= kafka.admin();
+        await admin.connect();
+        await admin.describeCluster();
+      } catch (err) {
+        const stale = admin;
+        admin = undefined;
+        await stale?.disconnect().catch(() => undefined);
+        throw err;
+      }
+    },
+    close: async () => admin?.disconnect(),
+  };
+}
+
+/** Redis: the shared client is connected and answers PING. */
+export function redisProbe(redis: Redis): DependencyProbe {
+  return async () => {
+    if (redis.status !== 'ready') throw new Error(`redis client is ${redis.status}`);
+    await redis.ping();
+  };
+}
+
+/** Object store: a HEAD of a key that need not exist; only an error means unreachable. */
+export function storeProbe(store: StorageDriver, prefix: string): DependencyProbe {
+  return async () => {
+    await store.head(`${prefix}/_health`);
+  };
+}
+
+/** Rejects when p has not settled within ms. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_res, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,60 @@
+import { HealthImplementation, ServingStatus } from 'grpc-health-check';
+
+/** A dependency whose reachability decides whether the service can do its job. */
+export type HealthComponent = 'kafka' | 'redis' | 'store';
+
+/**
+ * The statuses grpc.health.v1 reports: one per component (service name "kafka", "redis",
+ * "store") and the overall one (service name ""), SERVING only when every component is SERVING
+ * and the service is not shutting down. Starts NOT_SERVING until the first probes succeed.
+ */
+export class HealthState {
+  readonly implementation: HealthImplementation;
+  private readonly up = new Map<HealthComponent, boolean>();
+  private readonly reported = new Map<string, ServingStatus>();
+  private shuttingDown = false;
+
+  constructor(readonly components: readonly HealthComponent[]) {
+    const initial: Record<string, ServingStatus> = { '': 'NOT_SERVING' };
+    for (const c of components) {
+      initial[c] = 'NOT_SERVING';
+      this.up.set(c, false);
+    }
+    this.implementation = new HealthImplementation(initial);
+    for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
+  }
+
+  set(component: HealthComponent, up: boolean): void {
+    if (!this.up.has(component) || this.shuttingDown) return;
+    this.up.set(component, up);
+    this.report(component, up ? 'SERVING' : 'NOT_SERVING');
+    this.updateOverall();
+  }
+
+  /** From the first moment of shutdown on, everything reports NOT_SERVING. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    for (const c of this.components) this.report(c, 'NOT_SERVING');
+    this.updateOverall();
+  }
+
+  /** Components whose last probe failed. */
+  get down(): HealthComponent[] {
+    return [...this.up].filter(([, up]) => !up).map(([c]) => c);
+  }
+
+  get serving(): boolean {
+    return !this.shuttingDown && [...this.up.values()].every(Boolean);
+  }
+
+  private updateOverall(): void {
+    this.report('', this.serving ? 'SERVING' : 'NOT_SERVING');
+  }
+
+  /** Watch streams every setStatus call: only changes are passed on. */
+  private report(name: string, status: ServingStatus): void {
+    if (this.reported.get(name) === status) return;
+    this.reported.set(name, status);
+    this.implementation.setStatus(name, status);
+  }
+}
