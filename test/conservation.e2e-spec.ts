@@ -11,7 +11,7 @@ import {
   waitFor,
 } from './support/pipeline';
 import { RunningService, startService } from './support/services';
-import { generateGoodRecords } from '../scripts/workload';
+import { generateGoodRecords } from '../apps/cli/src/workload';
 import { badRecords } from './support/bad-records';
 
 const RECORDS = 50_000;

@@ -39,6 +39,10 @@ export interface RecordedRequest {
   op: OssOperation;
   /** HTTP status answered; -1 for a dropped connection, 0 while unanswered. */
   status: number;
+  /** ListObjectsV2 only: the prefix listed. */
+  prefix?: string;
+  /** GetObject only: body bytes answered (a range's or the whole object's). */
+  bytes?: number;
 }
 
 interface ParsedRequest {
@@ -160,9 +164,11 @@ export class OssTestServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = await parse(req);
     const record: RecordedRequest = { method: p.method, key: p.key, op: p.op, status: 0 };
+    if (p.op === 'ListObjectsV2') record.prefix = new Map(p.query).get('prefix') ?? '';
     this.requests.push(record);
     const send = (reply: Reply) => {
       record.status = reply.status;
+      if (p.op === 'GetObject' && reply.status < 300) record.bytes = reply.body?.length ?? 0;
       this.write(res, p, reply);
     };
 

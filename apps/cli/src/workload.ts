@@ -1,16 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** Real log lines from loghub (../shared/data/loghub beside the repo), read at run time. */
-export function loadSampleLines(): string[] {
-  // scripts/ and dist/scripts/ sit one and two levels below the repo; shared/ is beside it.
-  const dir =
-    process.env.LOGSPLIT_SAMPLES_DIR ??
-    [
-      resolve(__dirname, '../../shared/data/loghub'),
-      resolve(__dirname, '../../../shared/data/loghub'),
-    ].find(existsSync) ??
-    '';
+/**
+ * Real log lines from loghub (../shared/data/loghub beside the repo), read at run time; `dir`
+ * (the --samples flag) or LOGSPLIT_SAMPLES_DIR point elsewhere.
+ */
+export function loadSampleLines(
+  dir = process.env.LOGSPLIT_SAMPLES_DIR ?? findSamplesDir(),
+): string[] {
   const lines: string[] = [];
   if (dir) {
     for (const f of readdirSync(dir)
@@ -78,10 +75,14 @@ const MULTIBYTE = [
  * Records over `apps` apps with a Zipf-like skew. Values are JSON with the app id in `app`;
  * every 7th carries multi-byte UTF-8 and every 50th already ends in '\n' (stored as is).
  */
-export function generateGoodRecords(count: number, apps: number, seed = 42): GoodRecord[] {
+export function generateGoodRecords(
+  count: number,
+  apps: number,
+  seed = 42,
+  lines = loadSampleLines(),
+): GoodRecord[] {
   const rand = mulberry32(seed);
   const pick = zipfSampler(apps, 1.1, rand);
-  const lines = loadSampleLines();
   const out: GoodRecord[] = [];
   for (let i = 0; i < count; i++) {
     const app = appName(pick());
@@ -95,4 +96,18 @@ export function generateGoodRecords(count: number, apps: number, seed = 42): Goo
 
 export function appName(rank: number): string {
   return `app-${String(rank).padStart(4, '0')}`;
+}
+
+/**
+ * apps/cli/src and <dist>/apps/cli/src sit three and four levels below the repo, whose sibling
+ * shared/ holds the samples; a build outside the repo (LOGSPLIT_DIST_DIR) finds them from the cwd.
+ */
+function findSamplesDir(): string {
+  return (
+    [
+      resolve(__dirname, '../../../../shared/data/loghub'),
+      resolve(__dirname, '../../../../../shared/data/loghub'),
+      resolve(process.cwd(), '../shared/data/loghub'),
+    ].find(existsSync) ?? ''
+  );
 }
