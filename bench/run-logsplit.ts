@@ -1,0 +1,255 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTopics, exited, Infra, produce } from './infra';
+import { percentile, ProcSample, sampleProc } from './metrics';
+import { SpoolWatch } from './spool-watch';
+import type { Workload } from './workload';
+
+export type ServiceName = 'splitter' | 'compressor' | 'uploader';
+
+export interface ServiceStats {
+  name: string;
+  readyMs: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+export interface LogsplitResult {
+  name: string;
+  compressors: number;
+  byAppPartitions: number;
+  /** First record produced → last block durable (max manifest appendedAt). */
+  durableMs: number;
+  /** First record produced → last object uploaded (max index uploadedAt); NaN when not awaited. */
+  uploadedMs: number;
+  records: number;
+  rawBytes: number;
+  compressedBytes: number;
+  objects: number;
+  /** Compressed blocks (gzip members / zstd frames) appended: one durable append each. */
+  blocks: number;
+  apps: number;
+  /** Objects per app per segment-age window, mean over apps with data and max (NaN when uploads were not awaited). */
+  filesPerAppWindowMean: number;
+  filesPerAppWindowMax: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Share of records whose block was seen on the spool with its appendedAt. */
+  latencyCoverage: number;
+  services: ServiceStats[];
+}
+
+export interface LogsplitRunOptions {
+  name: string;
+  infra: Infra;
+  dist: string;
+  workload: Workload;
+  compressors: number;
+  rawPartitions: number;
+  byAppPartitions: number;
+  codec: 'gzip' | 'zstd';
+  level: number;
+  segmentAgeMs: number;
+  dir: string;
+  /** Extra node flags for every service, e.g. --cpu-prof. */
+  nodeFlags: string[];
+  timeoutMs: number;
+  /** Follow the run until every segment is uploaded (slow: the uploader's pace), or stop at durable. */
+  waitUploads: boolean;
+  /** Registered so main's Ctrl-C handler can stop what is running. */
+  track: (p: ChildProcess) => void;
+}
+
+interface Running {
+  name: string;
+  proc: ChildProcess;
+  readyMs: number;
+  last?: ProcSample;
+}
+
+let counter = 0;
+
+async function startService(
+  o: LogsplitRunOptions,
+  name: ServiceName,
+  env: Record<string, string>,
+): Promise<Running> {
+  const id = `${name}-${++counter}`;
+  const log = createWriteStream(join(o.dir, `${id}.log`));
+  const t0 = performance.now();
+  const proc = spawn(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      ...o.nodeFlags,
+      join(o.dist, 'apps', name, 'src/main.js'),
+    ],
+    {
+      env: { ...process.env, ...env, LOGSPLIT_INSTANCE_ID: id },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: o.dir,
+    },
+  );
+  o.track(proc);
+  proc.once('exit', () => log.end());
+  let seen = '';
+  await new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${id} did not start in 60 s`)), 60_000);
+    const onData = (b: Buffer) => {
+      log.write(b);
+      if (seen.length < 1e6) seen += b.toString();
+      if (seen.includes(`${name} ${id} started`)) {
+        clearTimeout(timer);
+        res();
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`${id} exited with ${code} before it started:\n${seen.slice(-2000)}`));
+    });
+  });
+  return { name: id, proc, readyMs: performance.now() - t0 };
+}
+
+async function stopService(s: Running): Promise<void> {
+  if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
+  s.proc.kill('SIGTERM');
+  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 30_000);
+  await exited(s.proc);
+  clearTimeout(timer);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One logsplit run on private topics, spool and bucket: produce the workload, follow it to the bucket. */
+export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult> {
+  const id = `${++counter}-${Date.now().toString(36)}`;
+  mkdirSync(o.dir, { recursive: true });
+  const topics = {
+    raw: `bench-raw-${id}`,
+    byApp: `bench-by-app-${id}`,
+    dlq: `bench-dlq-${id}`,
+    segments: `bench-segments-${id}`,
+  };
+  await createTopics(o.infra.kafka, {
+    [topics.raw]: o.rawPartitions,
+    [topics.byApp]: o.byAppPartitions,
+    [topics.dlq]: 1,
+    [topics.segments]: 2,
+  });
+  const spoolDir = join(o.dir, 'spool');
+  const bucketDir = join(o.dir, 'bucket');
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: o.infra.brokers,
+    REDIS_URL: o.infra.redisUrl,
+    LOGSPLIT_TOPIC_RAW: topics.raw,
+    LOGSPLIT_TOPIC_BY_APP: topics.byApp,
+    LOGSPLIT_TOPIC_DLQ: topics.dlq,
+    LOGSPLIT_TOPIC_SEGMENTS: topics.segments,
+    LOGSPLIT_SPLITTER_GROUP: `splitter-${id}`,
+    LOGSPLIT_COMPRESSOR_GROUP: `compressor-${id}`,
+    LOGSPLIT_UPLOADER_GROUP: `uploader-${id}`,
+    LOGSPLIT_SPOOL_DIR: spoolDir,
+    LOGSPLIT_STORE_FS_ROOT: bucketDir,
+    LOGSPLIT_STORE_PREFIX: 'logs',
+    LOGSPLIT_CODEC: o.codec,
+    LOGSPLIT_CODEC_LEVEL: String(o.level),
+    LOGSPLIT_SEGMENT_MAX_AGE_MS: String(o.segmentAgeMs),
+    // Several instances on one host: any free port for the health and metrics servers.
+    LOGSPLIT_HEALTH_PORT: '0',
+    LOGSPLIT_METRICS_PORT: '0',
+    LOGSPLIT_TRACING: 'off',
+  };
+  const services: Running[] = [];
+  const watch = new SpoolWatch(spoolDir, join(bucketDir, 'logs', '_index'));
+  const sample = () => {
+    for (const s of services) s.last = sampleProc(s.proc.pid!) ?? s.last;
+  };
+  try {
+    services.push(await startService(o, 'splitter', env));
+    for (let i = 0; i < o.compressors; i++) services.push(await startService(o, 'compressor', env));
+    services.push(await startService(o, 'uploader', env));
+    // Let the consumer groups settle, so the run measures work, not the last rebalance.
+    await sleep(3000);
+
+    const t0 = Date.now();
+    const producer = produce(o.infra.brokers, topics.raw, o.workload.file);
+    o.track(producer);
+    const deadline = t0 + o.timeoutMs;
+    const waitUntil = async (what: string, done: () => boolean) => {
+      for (;;) {
+        await watch.poll();
+        sample();
+        if (done()) return;
+        if (Date.now() > deadline) throw new Error(`${o.name}: timed out waiting for ${what}`);
+        for (const s of services) {
+          if (s.proc.exitCode !== null) throw new Error(`${s.name} exited with ${s.proc.exitCode}`);
+        }
+        await sleep(1000);
+      }
+    };
+    const n = o.workload.records;
+    await waitUntil('every record durable', () => watch.durableRecords >= n);
+    if ((await exited(producer)) !== 0) throw new Error('kcat producer failed');
+    if (o.waitUploads) await waitUntil('every record uploaded', () => watch.uploadedRecords >= n);
+    sample();
+
+    const blocks = [...watch.blocks.values()];
+    const objects = [...watch.objects.values()];
+    let durableAt = 0;
+    const latency: { value: number; weight: number }[] = [];
+    let covered = 0;
+    for (const b of blocks) {
+      if (b.appendedAt === undefined) continue;
+      durableAt = Math.max(durableAt, b.appendedAt);
+      covered += b.records;
+      // A block's records were produced between minTime and maxTime: spread it over 4 points.
+      for (let k = 0; k < 4; k++) {
+        const t = b.minTime + ((b.maxTime - b.minTime) * (k + 0.5)) / 4;
+        latency.push({ value: b.appendedAt - t, weight: b.records / 4 });
+      }
+    }
+    let blockRaw = 0;
+    let blockBytes = 0;
+    for (const b of blocks) {
+      if (b.rawBytes === undefined) continue;
+      blockRaw += b.rawBytes;
+      blockBytes += b.length;
+    }
+    const perApp = new Map<string, number>();
+    for (const ob of objects) perApp.set(ob.app, (perApp.get(ob.app) ?? 0) + 1);
+    const windows = Math.max(1, Math.ceil((durableAt - t0) / o.segmentAgeMs));
+    const counts = [...perApp.values()];
+    return {
+      name: o.name,
+      compressors: o.compressors,
+      byAppPartitions: o.byAppPartitions,
+      durableMs: durableAt - t0,
+      uploadedMs: o.waitUploads ? Math.max(...objects.map((ob) => ob.uploadedAt)) - t0 : NaN,
+      records: watch.durableRecords,
+      rawBytes: o.waitUploads ? objects.reduce((s, ob) => s + ob.rawBytes, 0) : blockRaw,
+      compressedBytes: o.waitUploads ? objects.reduce((s, ob) => s + ob.bytes, 0) : blockBytes,
+      objects: objects.length,
+      blocks: blocks.length,
+      apps: perApp.size,
+      filesPerAppWindowMean: o.waitUploads
+        ? counts.reduce((a, b) => a + b, 0) / counts.length / windows
+        : NaN,
+      filesPerAppWindowMax: o.waitUploads ? Math.max(...counts) / windows : NaN,
+      latencyP50Ms: percentile(latency, 0.5),
+      latencyP99Ms: percentile(latency, 0.99),
+      latencyCoverage: covered / n,
+      services: services.map((s) => ({
+        name: s.name,
+        readyMs: s.readyMs,
+        cpuSeconds: s.last?.cpuSeconds ?? NaN,
+        peakRssBytes: s.last?.peakRssBytes ?? NaN,
+      })),
+    };
+  } finally {
+    await Promise.all(services.map(stopService));
+  }
+}
