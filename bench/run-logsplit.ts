@@ -1,12 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTopics, exited, Infra, produce } from './infra';
 import { percentile, ProcSample, sampleProc } from './metrics';
 import { SpoolWatch } from './spool-watch';
 import type { Workload } from './workload';
-
-export type ServiceName = 'splitter' | 'compressor' | 'uploader';
+import { RunningService, ServiceName, startService } from '../test/support/services';
 
 export interface ServiceStats {
   name: string;
@@ -61,66 +60,11 @@ export interface LogsplitRunOptions {
   track: (p: ChildProcess) => void;
 }
 
-interface Running {
-  name: string;
-  proc: ChildProcess;
-  readyMs: number;
+interface Running extends RunningService {
   last?: ProcSample;
 }
 
 let counter = 0;
-
-async function startService(
-  o: LogsplitRunOptions,
-  name: ServiceName,
-  env: Record<string, string>,
-): Promise<Running> {
-  const id = `${name}-${++counter}`;
-  const log = createWriteStream(join(o.dir, `${id}.log`));
-  const t0 = performance.now();
-  const proc = spawn(
-    process.execPath,
-    [
-      '--disable-warning=TimeoutNegativeWarning',
-      ...o.nodeFlags,
-      join(o.dist, 'apps', name, 'src/main.js'),
-    ],
-    {
-      env: { ...process.env, ...env, LOGSPLIT_INSTANCE_ID: id },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: o.dir,
-    },
-  );
-  o.track(proc);
-  proc.once('exit', () => log.end());
-  let seen = '';
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${id} did not start in 60 s`)), 60_000);
-    const onData = (b: Buffer) => {
-      log.write(b);
-      if (seen.length < 1e6) seen += b.toString();
-      if (seen.includes(`${name} ${id} started`)) {
-        clearTimeout(timer);
-        res();
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${id} exited with ${code} before it started:\n${seen.slice(-2000)}`));
-    });
-  });
-  return { name: id, proc, readyMs: performance.now() - t0 };
-}
-
-async function stopService(s: Running): Promise<void> {
-  if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
-  s.proc.kill('SIGTERM');
-  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 30_000);
-  await exited(s.proc);
-  clearTimeout(timer);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -169,9 +113,16 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
     for (const s of services) s.last = sampleProc(s.proc.pid!) ?? s.last;
   };
   try {
-    services.push(await startService(o, 'splitter', env));
-    for (let i = 0; i < o.compressors; i++) services.push(await startService(o, 'compressor', env));
-    services.push(await startService(o, 'uploader', env));
+    const start = (name: ServiceName) =>
+      startService(name, env, {
+        dist: o.dist,
+        logDir: o.dir,
+        nodeFlags: o.nodeFlags,
+        onSpawn: o.track,
+      });
+    services.push(await start('splitter'));
+    for (let i = 0; i < o.compressors; i++) services.push(await start('compressor'));
+    services.push(await start('uploader'));
     // Let the consumer groups settle, so the run measures work, not the last rebalance.
     await sleep(3000);
 
@@ -186,7 +137,7 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
         if (done()) return;
         if (Date.now() > deadline) throw new Error(`${o.name}: timed out waiting for ${what}`);
         for (const s of services) {
-          if (s.proc.exitCode !== null) throw new Error(`${s.name} exited with ${s.proc.exitCode}`);
+          if (s.proc.exitCode !== null) throw new Error(`${s.id} exited with ${s.proc.exitCode}`);
         }
         await sleep(1000);
       }
@@ -243,13 +194,13 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
       latencyP99Ms: percentile(latency, 0.99),
       latencyCoverage: covered / n,
       services: services.map((s) => ({
-        name: s.name,
+        name: s.id,
         readyMs: s.readyMs,
         cpuSeconds: s.last?.cpuSeconds ?? NaN,
         peakRssBytes: s.last?.peakRssBytes ?? NaN,
       })),
     };
   } finally {
-    await Promise.all(services.map(stopService));
+    await Promise.all(services.map((svc) => svc.stop()));
   }
 }

@@ -11,7 +11,11 @@ export const DIST = resolve(ROOT, process.env.LOGSPLIT_DIST_DIR ?? 'dist');
 
 export interface RunningService {
   name: ServiceName;
+  /** The instance id the service was started with (LOGSPLIT_INSTANCE_ID). */
+  id: string;
   proc: ChildProcess;
+  /** Milliseconds from spawn to the service's "started" line. */
+  readyMs: number;
   logFile: string;
   /** gRPC health port, from the service's "health listening on host:port" line. */
   healthPort: number;
@@ -28,18 +32,34 @@ let counter = 0;
  * Starts a built service (dist/) as its own process with the given environment, the way the
  * local stack and containers run it, and waits until it logs that it started.
  */
+export interface StartOptions {
+  startTimeoutMs?: number;
+  /** Build output to run (default DIST). */
+  dist?: string;
+  /** Where the service's log file goes (default LOG_DIR); also its working directory. */
+  logDir?: string;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeFlags?: string[];
+  /** Told of the process as soon as it exists, so a caller can stop it on Ctrl-C. */
+  onSpawn?: (proc: ChildProcess) => void;
+}
+
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  opts: { startTimeoutMs?: number } = {},
+  opts: StartOptions = {},
 ): Promise<RunningService> {
-  mkdirSync(LOG_DIR, { recursive: true });
+  const logDir = opts.logDir ?? LOG_DIR;
+  mkdirSync(logDir, { recursive: true });
   const id = `${name}-${process.pid}-${++counter}`;
-  const logFile = join(LOG_DIR, `${id}.log`);
+  const logFile = join(logDir, `${id}.log`);
   const log = createWriteStream(logFile);
+  const t0 = performance.now();
   // kafkajs 2.2.4 sets negative timers on Node 24 (kafkajs issue 1751): silence that warning.
-  const main = join(DIST, 'apps', name, 'src/main.js');
-  const proc = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main], {
+  const main = join(opts.dist ?? DIST, 'apps', name, 'src/main.js');
+  const args = ['--disable-warning=TimeoutNegativeWarning', ...(opts.nodeFlags ?? []), main];
+  const proc = spawn(process.execPath, args, {
+    cwd: opts.logDir,
     // Free ports by default, so several instances and parallel runs never collide.
     env: {
       ...process.env,
@@ -50,6 +70,7 @@ export async function startService(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  opts.onSpawn?.(proc);
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   let seen = '';
   const started = new Promise<void>((res, rej) => {
@@ -77,11 +98,14 @@ export async function startService(
     });
   });
   await started;
+  const readyMs = performance.now() - t0;
   const healthPort = /health listening on [^\s"]*:(\d+)/.exec(seen)?.[1];
   const metricsPort = /metrics listening on http:\/\/[^\s"]*:(\d+)\/metrics/.exec(seen)?.[1];
   return {
     name,
+    id,
     proc,
+    readyMs,
     logFile,
     healthPort: Number(healthPort),
     metricsPort: Number(metricsPort),
