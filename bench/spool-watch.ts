@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import type { IndexEntry, ManifestEntry } from '@logsplit/common';
 
 /** One durable block as the bench sees it (from a manifest line, or an index entry's blocks[]). */
 export interface SeenBlock {
@@ -21,27 +22,6 @@ export interface SeenObject {
   records: number;
   createdAt: number;
   uploadedAt: number;
-}
-
-interface ManifestLine {
-  offset: number;
-  length: number;
-  records: number;
-  rawBytes: number;
-  minTime: number;
-  maxTime: number;
-  appendedAt: number;
-}
-
-interface IndexFile {
-  app: string;
-  segmentId: string;
-  bytes: number;
-  rawBytes: number;
-  records: number;
-  createdAt: number;
-  uploadedAt: number;
-  blocks: { offset: number; length: number; records: number; minTime: number; maxTime: number }[];
 }
 
 async function list(dir: string): Promise<string[]> {
@@ -105,9 +85,9 @@ export class SpoolWatch {
       this.manifestSizes.set(path, size);
       for (const line of text.split('\n')) {
         if (!line) continue;
-        let e: ManifestLine;
+        let e: ManifestEntry;
         try {
-          e = JSON.parse(line) as ManifestLine;
+          e = JSON.parse(line) as ManifestEntry;
         } catch {
           continue; // a torn last line, completed on a later poll
         }
@@ -135,9 +115,9 @@ export class SpoolWatch {
           continue;
         }
         if (this.objects.has(path)) continue;
-        let e: IndexFile;
+        let e: IndexEntry;
         try {
-          e = JSON.parse(await fs.readFile(path, 'utf8')) as IndexFile;
+          e = JSON.parse(await fs.readFile(path, 'utf8')) as IndexEntry;
         } catch {
           continue;
         }
