@@ -5,6 +5,7 @@ import { createTopics, exited, Infra, produce } from './infra';
 import { percentile, ProcSample, sampleProc } from './metrics';
 import { SpoolWatch } from './spool-watch';
 import type { Workload } from './workload';
+import { pipelineEnv } from '../test/support/pipeline';
 import { RunningService, ServiceName, startService } from '../test/support/services';
 
 export interface ServiceStats {
@@ -64,49 +65,29 @@ interface Running extends RunningService {
   last?: ProcSample;
 }
 
-let counter = 0;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One logsplit run on private topics, spool and bucket: produce the workload, follow it to the bucket. */
 export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult> {
-  const id = `${++counter}-${Date.now().toString(36)}`;
   mkdirSync(o.dir, { recursive: true });
-  const topics = {
-    raw: `bench-raw-${id}`,
-    byApp: `bench-by-app-${id}`,
-    dlq: `bench-dlq-${id}`,
-    segments: `bench-segments-${id}`,
-  };
+  const { env, topics, spoolDir, bucketDir } = pipelineEnv(
+    {
+      LOGSPLIT_CODEC: o.codec,
+      LOGSPLIT_CODEC_LEVEL: String(o.level),
+      LOGSPLIT_SEGMENT_MAX_AGE_MS: String(o.segmentAgeMs),
+      // Several instances on one host: any free port for the health and metrics servers.
+      LOGSPLIT_HEALTH_PORT: '0',
+      LOGSPLIT_METRICS_PORT: '0',
+      LOGSPLIT_TRACING: 'off',
+    },
+    { dir: o.dir, kafkaBrokers: o.infra.brokers, redisUrl: o.infra.redisUrl },
+  );
   await createTopics(o.infra.kafka, {
     [topics.raw]: o.rawPartitions,
     [topics.byApp]: o.byAppPartitions,
     [topics.dlq]: 1,
     [topics.segments]: 2,
   });
-  const spoolDir = join(o.dir, 'spool');
-  const bucketDir = join(o.dir, 'bucket');
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: o.infra.brokers,
-    REDIS_URL: o.infra.redisUrl,
-    LOGSPLIT_TOPIC_RAW: topics.raw,
-    LOGSPLIT_TOPIC_BY_APP: topics.byApp,
-    LOGSPLIT_TOPIC_DLQ: topics.dlq,
-    LOGSPLIT_TOPIC_SEGMENTS: topics.segments,
-    LOGSPLIT_SPLITTER_GROUP: `splitter-${id}`,
-    LOGSPLIT_COMPRESSOR_GROUP: `compressor-${id}`,
-    LOGSPLIT_UPLOADER_GROUP: `uploader-${id}`,
-    LOGSPLIT_SPOOL_DIR: spoolDir,
-    LOGSPLIT_STORE_FS_ROOT: bucketDir,
-    LOGSPLIT_STORE_PREFIX: 'logs',
-    LOGSPLIT_CODEC: o.codec,
-    LOGSPLIT_CODEC_LEVEL: String(o.level),
-    LOGSPLIT_SEGMENT_MAX_AGE_MS: String(o.segmentAgeMs),
-    // Several instances on one host: any free port for the health and metrics servers.
-    LOGSPLIT_HEALTH_PORT: '0',
-    LOGSPLIT_METRICS_PORT: '0',
-    LOGSPLIT_TRACING: 'off',
-  };
   const services: Running[] = [];
   const watch = new SpoolWatch(spoolDir, join(bucketDir, 'logs', '_index'));
   const sample = () => {

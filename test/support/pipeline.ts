@@ -13,9 +13,19 @@ export interface PipelineEnv {
   prefix: string;
 }
 
-export function pipelineEnv(overrides: Record<string, string> = {}): PipelineEnv {
+/** Where a private pipeline lives; by default a new temp dir on the test broker and Redis. */
+export interface PipelinePlace {
+  dir?: string;
+  kafkaBrokers?: string;
+  redisUrl?: string;
+}
+
+export function pipelineEnv(
+  overrides: Record<string, string> = {},
+  at: PipelinePlace = {},
+): PipelineEnv {
   const id = randomBytes(4).toString('hex');
-  const dir = mkdtempSync(join(tmpdir(), `logsplit-${id}-`));
+  const dir = at.dir ?? mkdtempSync(join(tmpdir(), `logsplit-${id}-`));
   const topics = {
     raw: `raw-${id}`,
     byApp: `by-app-${id}`,
@@ -26,8 +36,8 @@ export function pipelineEnv(overrides: Record<string, string> = {}): PipelineEnv
   const bucketDir = join(dir, 'bucket');
   const prefix = 'logs';
   const env: Record<string, string> = {
-    KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
-    REDIS_URL: process.env.REDIS_URL!,
+    KAFKA_BROKERS: at.kafkaBrokers ?? process.env.KAFKA_BROKERS!,
+    REDIS_URL: at.redisUrl ?? process.env.REDIS_URL!,
     LOGSPLIT_TOPIC_RAW: topics.raw,
     LOGSPLIT_TOPIC_BY_APP: topics.byApp,
     LOGSPLIT_TOPIC_DLQ: topics.dlq,
