@@ -6,9 +6,8 @@ import {
   createTopics,
   pipelineEnv,
   readTopic,
-  spoolSegments,
   testKafka,
-  waitFor,
+  waitForArchive,
 } from './support/pipeline';
 import { RunningService, startService } from './support/services';
 import { generateGoodRecords } from '../apps/cli/src/workload';
@@ -65,15 +64,7 @@ describe('conservation: raw topic → archives, per app, exactly', () => {
       expected.get(r.app)!.push(line);
     }
 
-    await waitFor(
-      'all records archived and the spool drained',
-      () => {
-        const archived = readIndexEntries(p.bucketDir, p.prefix).reduce((n, e) => n + e.records, 0);
-        return archived >= RECORDS && spoolSegments(p.spoolDir).length === 0 ? archived : undefined;
-      },
-      300_000,
-      1000,
-    );
+    await waitForArchive(p, RECORDS, 300_000, 1000);
     const wallMs = Date.now() - started;
 
     const entries = readIndexEntries(p.bucketDir, p.prefix);

@@ -3,7 +3,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeChunkHeaders } from '@logsplit/common';
 import { decodeWithCli, readIndexEntries, splitRecords } from './support/archive';
-import { createTopics, pipelineEnv, spoolSegments, testKafka, waitFor } from './support/pipeline';
+import {
+  createTopics,
+  pipelineEnv,
+  spoolRecords,
+  testKafka,
+  waitFor,
+  waitForArchive,
+} from './support/pipeline';
 import { RunningService, startService } from './support/services';
 
 const SLOTS = 2;
@@ -99,18 +106,11 @@ describe('locking: two compressors, one hot app, N slots', () => {
     // The uploader starts late so that open segments pile up while both compressors write.
     await waitFor(
       'compressors to drain',
-      () => (countSpoolRecords(p.spoolDir) >= expected.length ? true : undefined),
+      () => (sum(spoolRecords(p.spoolDir)) >= expected.length ? true : undefined),
       120_000,
     );
     services.push(await startService('uploader', p.env));
-    await waitFor(
-      'archives of every record',
-      () => {
-        const n = readIndexEntries(p.bucketDir, p.prefix).reduce((s, e) => s + e.records, 0);
-        return n >= expected.length && spoolSegments(p.spoolDir).length === 0 ? n : undefined;
-      },
-      120_000,
-    );
+    await waitForArchive(p, expected.length, 120_000);
 
     const entries = readIndexEntries(p.bucketDir, p.prefix);
     const slotsUsed = new Set(entries.map((e) => /-s(\d+)-/.exec(e.segmentId)![1]));
@@ -137,15 +137,4 @@ describe('locking: two compressors, one hot app, N slots', () => {
   }, 300_000);
 });
 
-/** Records appended so far, from the manifests of open and sealed segments. */
-function countSpoolRecords(spoolDir: string): number {
-  let n = 0;
-  for (const seg of spoolSegments(spoolDir)) {
-    const manifest = join(spoolDir, seg, 'manifest.jsonl');
-    if (!existsSync(manifest)) continue;
-    for (const line of readFileSync(manifest, 'utf8').split('\n')) {
-      if (line) n += (JSON.parse(line) as { records: number }).records;
-    }
-  }
-  return n;
-}
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);

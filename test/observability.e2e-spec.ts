@@ -9,7 +9,7 @@ import { readIndexEntries } from './support/archive';
 import { ROOT } from './support/infra';
 import { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver';
 import { scrape, total } from './support/prometheus';
-import { createTopics, pipelineEnv, testKafka, waitFor } from './support/pipeline';
+import { archivedRecords, createTopics, pipelineEnv, testKafka, waitFor } from './support/pipeline';
 import { DIST, RunningService, ServiceName, startService } from './support/services';
 
 const run = promisify(execFile);
@@ -99,7 +99,7 @@ describe('observability: traces, metrics and health of a real pipeline', () => {
     await waitFor(
       'all good records archived',
       () => {
-        const n = readIndexEntries(p.bucketDir, p.prefix).reduce((s, e) => s + e.records, 0);
+        const n = archivedRecords(p);
         return n >= GOOD ? n : undefined;
       },
       60_000,

@@ -4,7 +4,14 @@ import { join, relative } from 'node:path';
 import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
 import { generateGoodRecords } from '../apps/cli/src/workload';
 import { readIndexEntries } from './support/archive';
-import { createTopics, pipelineEnv, spoolSegments, testKafka, waitFor } from './support/pipeline';
+import {
+  createTopics,
+  pipelineEnv,
+  spoolRecords,
+  testKafka,
+  waitFor,
+  waitForArchive,
+} from './support/pipeline';
 import { DIST, RunningService, startService } from './support/services';
 
 const PHASES = 3;
@@ -68,15 +75,7 @@ describe('read path: logsplit logs reads back one app from a real run', () => {
       await new Promise((r) => setTimeout(r, SEGMENT_MAX_AGE_MS + 500));
     }
     await producer.disconnect();
-    await waitFor(
-      'every segment archived',
-      () => {
-        const n = readIndexEntries(p.bucketDir, p.prefix).reduce((s, e) => s + e.records, 0);
-        return n >= sent && spoolSegments(p.spoolDir).length === 0 ? true : undefined;
-      },
-      60_000,
-      500,
-    );
+    await waitForArchive(p, sent, 60_000);
   }, 150_000);
 
   afterAll(async () => {
@@ -242,32 +241,12 @@ function bucketInventory(root: string): { key: string; size: number }[] {
   return out;
 }
 
-/**
- * Records whose block is durable: in an index entry, or committed to a spool manifest (the
- * manifest line is a block's commit point). Counted per segment id, largest count wins, so a
- * segment seen both on the spool and in the index (uploaded, not yet deleted) counts once.
- */
+/** Records durable so far: archived segments from the index, the rest from spool manifests. */
 function durableRecords(bucketDir: string, prefix: string, spoolDir: string): number {
   const perSegment = new Map<string, number>();
   for (const e of readIndexEntries(bucketDir, prefix)) perSegment.set(e.segmentId, e.records);
-  for (const seg of spoolSegments(spoolDir)) {
-    const dir = join(spoolDir, seg);
-    try {
-      const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as {
-        segmentId: string;
-      };
-      let records = 0;
-      for (const line of readFileSync(join(dir, 'manifest.jsonl'), 'utf8').split('\n')) {
-        try {
-          records += (JSON.parse(line) as { records: number }).records;
-        } catch {
-          // a torn or empty last line is not committed
-        }
-      }
-      perSegment.set(meta.segmentId, Math.max(perSegment.get(meta.segmentId) ?? 0, records));
-    } catch {
-      // moved (sealed or uploaded) while we looked: counted on the next probe
-    }
+  for (const [segmentId, records] of spoolRecords(spoolDir)) {
+    perSegment.set(segmentId, Math.max(perSegment.get(segmentId) ?? 0, records));
   }
   return [...perSegment.values()].reduce((a, b) => a + b, 0);
 }

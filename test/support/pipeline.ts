@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { readIndexEntries } from './archive';
 
 /** A private pipeline: its own topics, groups, spool and bucket, on the shared test broker. */
 export interface PipelineEnv {
@@ -89,6 +90,57 @@ export function spoolSegments(spoolDir: string): string[] {
     }
   }
   return out;
+}
+
+/** Records in the bucket's index entries, i.e. archived. */
+export function archivedRecords(p: PipelineEnv): number {
+  return readIndexEntries(p.bucketDir, p.prefix).reduce((n, e) => n + e.records, 0);
+}
+
+/** Waits until at least `count` records are archived and no segment is left on the spool. */
+export function waitForArchive(
+  p: PipelineEnv,
+  count: number,
+  timeoutMs: number,
+  intervalMs = 500,
+): Promise<number> {
+  return waitFor(
+    `${count} records archived and the spool drained`,
+    () => {
+      const n = archivedRecords(p);
+      return n >= count && spoolSegments(p.spoolDir).length === 0 ? n : undefined;
+    },
+    timeoutMs,
+    intervalMs,
+  );
+}
+
+/**
+ * Confirmed records per segment id on the spool (open and sealed), from the manifests; a torn
+ * last line is not counted, and a segment moved away while looking is counted on the next call.
+ */
+export function spoolRecords(spoolDir: string): Map<string, number> {
+  const perSegment = new Map<string, number>();
+  for (const seg of spoolSegments(spoolDir)) {
+    const dir = join(spoolDir, seg);
+    try {
+      const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as {
+        segmentId: string;
+      };
+      let records = 0;
+      for (const line of readFileSync(join(dir, 'manifest.jsonl'), 'utf8').split('\n')) {
+        try {
+          records += (JSON.parse(line) as { records: number }).records;
+        } catch {
+          // a torn or empty last line is not committed
+        }
+      }
+      perSegment.set(meta.segmentId, records);
+    } catch {
+      // moved (sealed or uploaded) or not begun yet
+    }
+  }
+  return perSegment;
 }
 
 export async function waitFor<T>(
