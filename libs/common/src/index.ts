@@ -3,6 +3,7 @@ export * from './archive';
 export * from './chunk';
 export * from './codec';
 export * from './config';
+export * from './fault';
 export * from './kafka';
 export * from './nest';
 export * from './redis';
