@@ -3,3 +3,4 @@ export * from './kafka-batch.server';
 export * from './kafka-client';
 export * from './producer';
 export * from './topics';
+export * from './backpressure-error';
