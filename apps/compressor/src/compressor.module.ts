@@ -4,7 +4,7 @@ import {
   CODEC,
   CommonModule,
   LogsplitConfig,
-  ServiceTelemetry,
+  ServiceRuntime,
   SpoolLayout,
 } from '@logsplit/common';
 import { Kafka } from 'kafkajs';
@@ -14,15 +14,11 @@ import { SegmentWriter } from './segment-writer';
 
 @Module({})
 export class CompressorModule {
-  static forRoot(
-    config: LogsplitConfig,
-    kafka: Kafka,
-    telemetry?: ServiceTelemetry,
-  ): DynamicModule {
+  static forRoot(config: LogsplitConfig, kafka: Kafka, runtime?: ServiceRuntime): DynamicModule {
     const { segmentMaxBytes, segmentMaxAgeMs, fsync } = config.compressor;
     return {
       module: CompressorModule,
-      imports: [CommonModule.forRoot(config, kafka, { redis: true, telemetry })],
+      imports: [CommonModule.forRoot(config, kafka, { redis: true, runtime })],
       controllers: [AppendController],
       providers: [
         AppendService,

@@ -5,7 +5,7 @@ import { CompressorModule } from './compressor.module';
 
 void runService({
   name: 'compressor',
-  module: (config, kafka, telemetry) => CompressorModule.forRoot(config, kafka, telemetry),
+  module: (config, kafka, runtime) => CompressorModule.forRoot(config, kafka, runtime),
   groupId: (config) => config.compressor.group,
   components: ['kafka', 'redis'],
   routes: (config) => ({ [config.topics.byApp]: CHUNK_BATCH }),

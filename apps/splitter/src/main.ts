@@ -5,7 +5,7 @@ import { SplitterModule } from './splitter.module';
 
 void runService({
   name: 'splitter',
-  module: (config, kafka, telemetry) => SplitterModule.forRoot(config, kafka, telemetry),
+  module: (config, kafka, runtime) => SplitterModule.forRoot(config, kafka, runtime),
   groupId: (config) => config.splitter.group,
   components: ['kafka'],
   routes: (config) => ({ [config.topics.raw]: RAW_BATCH }),

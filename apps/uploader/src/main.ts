@@ -5,7 +5,7 @@ import { UploaderModule } from './uploader.module';
 
 void runService({
   name: 'uploader',
-  module: (config, kafka, telemetry) => UploaderModule.forRoot(config, kafka, telemetry),
+  module: (config, kafka, runtime) => UploaderModule.forRoot(config, kafka, runtime),
   groupId: (config) => config.uploader.group,
   components: ['kafka', 'redis', 'store'],
   routes: (config) => ({ [config.topics.segments]: SEGMENT_EVENTS }),

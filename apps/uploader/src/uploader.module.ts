@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { CommonModule, LogsplitConfig, ServiceTelemetry } from '@logsplit/common';
+import { CommonModule, LogsplitConfig, ServiceRuntime } from '@logsplit/common';
 import { Kafka } from 'kafkajs';
 import { SegmentsController } from './segments.controller';
 import { UploadScheduler } from './upload.scheduler';
@@ -8,15 +8,11 @@ import { UploadService } from './upload.service';
 
 @Module({})
 export class UploaderModule {
-  static forRoot(
-    config: LogsplitConfig,
-    kafka: Kafka,
-    telemetry?: ServiceTelemetry,
-  ): DynamicModule {
+  static forRoot(config: LogsplitConfig, kafka: Kafka, runtime?: ServiceRuntime): DynamicModule {
     return {
       module: UploaderModule,
       imports: [
-        CommonModule.forRoot(config, kafka, { redis: true, storage: true, telemetry }),
+        CommonModule.forRoot(config, kafka, { redis: true, storage: true, runtime }),
         ScheduleModule.forRoot(),
       ],
       controllers: [SegmentsController],

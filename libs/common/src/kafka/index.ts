@@ -4,3 +4,4 @@ export * from './kafka-client';
 export * from './producer';
 export * from './topics';
 export * from './backpressure-error';
+export * from './partition-assignment';

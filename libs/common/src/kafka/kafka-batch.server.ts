@@ -4,6 +4,7 @@ import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { backoffDelay, sleep } from '../util/backoff';
 import { KafkaBatch } from './kafka-batch';
+import { PartitionAssignment } from './partition-assignment';
 
 export interface KafkaBatchServerOptions {
   kafka: Kafka;
@@ -19,6 +20,8 @@ export interface KafkaBatchServerOptions {
   sessionTimeoutMs?: number;
   /** Work to run once connected, before consuming (e.g. creating topics). */
   beforeConsume?: () => Promise<void>;
+  /** Kept up to date with the partitions this member owns after each group join. */
+  assignment?: PartitionAssignment;
   /** Called after a batch was handled and committed, e.g. to export consumer lag. */
   onBatchCommitted?: (done: CommittedBatch) => void;
 }
@@ -75,6 +78,13 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    const { assignment } = this.options;
+    if (assignment) {
+      consumer.on(consumer.events.GROUP_JOIN, (e) => assignment.update(e.payload.memberAssignment));
+      // A stopped or crashed consumer owns nothing, whatever its last join said.
+      consumer.on(consumer.events.STOP, () => assignment.update({}));
+      consumer.on(consumer.events.CRASH, () => assignment.update({}));
+    }
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({

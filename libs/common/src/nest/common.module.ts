@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { PartitionAssignment } from '../kafka';
 import { createCodec } from '../codec';
 import { LogsplitConfig } from '../config';
 import { LeaseSemaphore } from '../redis';
@@ -15,8 +16,8 @@ export interface CommonModuleOptions {
   redis?: boolean;
   /** The object store driver (uploader). */
   storage?: boolean;
-  /** Metrics and health state made by runService; fresh ones when absent (tests). */
-  telemetry?: { metrics: Metrics; health: HealthState };
+  /** Metrics, health state and partition assignment made by runService; fresh ones when absent (tests). */
+  runtime?: { metrics: Metrics; health: HealthState; assignment: PartitionAssignment };
 }
 
 /** What every service gets from libs/common, each dependency only where it is used. */
@@ -36,14 +37,18 @@ export class CommonModule {
       {
         provide: Metrics,
         useValue:
-          opts.telemetry?.metrics ??
+          opts.runtime?.metrics ??
           new Metrics(
             config.service,
             config.observability.appLabelLimit,
             config.observability.appLabelAllowList,
           ),
       },
-      { provide: HealthState, useValue: opts.telemetry?.health ?? new HealthState([]) },
+      { provide: HealthState, useValue: opts.runtime?.health ?? new HealthState([]) },
+      {
+        provide: PartitionAssignment,
+        useValue: opts.runtime?.assignment ?? new PartitionAssignment(),
+      },
     ];
     if (opts.redis) {
       providers.push(

@@ -11,7 +11,7 @@ import {
   startHealthServer,
   storeProbe,
 } from '../health';
-import { createKafka, ensureTopics, KafkaBatchServer } from '../kafka';
+import { createKafka, ensureTopics, KafkaBatchServer, PartitionAssignment } from '../kafka';
 import { StorageDriver } from '../storage';
 import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
 import { REDIS, STORAGE } from './tokens';
@@ -20,14 +20,16 @@ import type Redis from 'ioredis';
 import packageJson from '../../../../package.json';
 
 /** What runService creates before Nest boots and hands to the service's module. */
-export interface ServiceTelemetry {
+export interface ServiceRuntime {
   metrics: Metrics;
   health: HealthState;
+  /** The partitions the service's consumer owns, kept current by the transport. */
+  assignment: PartitionAssignment;
 }
 
 export interface ServiceDefinition {
   name: string;
-  module: (config: LogsplitConfig, kafka: Kafka, telemetry: ServiceTelemetry) => DynamicModule;
+  module: (config: LogsplitConfig, kafka: Kafka, runtime: ServiceRuntime) => DynamicModule;
   groupId: (config: LogsplitConfig) => string;
   /** Topic → @EventPattern name. */
   routes: (config: LogsplitConfig) => Record<string, string>;
@@ -71,13 +73,14 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     samplerRatio: obs.samplerRatio,
   });
 
-  const telemetry: ServiceTelemetry = {
+  const runtime: ServiceRuntime = {
     metrics: new Metrics(def.name, obs.appLabelLimit, obs.appLabelAllowList),
     health: new HealthState(def.components),
+    assignment: new PartitionAssignment(),
   };
-  const healthServer = await startHealthServer(telemetry.health, obs.host, obs.healthPort);
+  const healthServer = await startHealthServer(runtime.health, obs.host, obs.healthPort);
   log.log(`health listening on ${healthServer.host}:${healthServer.port}`);
-  const metricsServer = await startMetricsServer(telemetry.metrics, obs.host, obs.metricsPort);
+  const metricsServer = await startMetricsServer(runtime.metrics, obs.host, obs.metricsPort);
   log.log(`metrics listening on http://${metricsServer.host}:${metricsServer.port}/metrics`);
 
   // Filled in as start-up proceeds; a signal can arrive at any point of it.
@@ -85,7 +88,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   const kafkaHealth = kafkaProbe(config.kafka);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
-    telemetry.health.shutdown();
+    runtime.health.shutdown();
     log.log(`${signal}: shutting down`);
     try {
       await running.app?.close();
@@ -107,16 +110,17 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     routes: def.routes(config),
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
     beforeConsume: () => ensureTopics(kafka, config.topics),
+    assignment: runtime.assignment,
     onBatchCommitted: (b) =>
-      telemetry.metrics.consumerLag.set({ topic: b.topic, partition: String(b.partition) }, b.lag),
+      runtime.metrics.consumerLag.set({ topic: b.topic, partition: String(b.partition) }, b.lag),
   });
-  const app = await NestFactory.createMicroservice(def.module(config, kafka, telemetry), {
+  const app = await NestFactory.createMicroservice(def.module(config, kafka, runtime), {
     strategy: server,
     logger,
   });
   running.app = app;
   const monitor = new HealthMonitor(
-    telemetry.health,
+    runtime.health,
     {
       kafka: kafkaHealth.probe,
       ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
