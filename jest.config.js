@@ -22,7 +22,11 @@ module.exports = {
       testEnvironment: 'node',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
-      moduleNameMapper,
+      // Test readers (readTopic, ...) must drop aborted transactions the way the services do.
+      moduleNameMapper: {
+        ...moduleNameMapper,
+        '^\\./filterAbortedMessages$': '<rootDir>/test/support/kafkajs-read-committed.ts',
+      },
       transform,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',

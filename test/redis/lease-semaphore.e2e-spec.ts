@@ -165,6 +165,22 @@ describe('LeaseSemaphore (real Redis)', () => {
     expect((old.signal.reason as LeaseLostError).reason).toBe('expired');
   });
 
+  it('a holder whose keys a Redis restart wiped fails its check even when its fence number comes round again', async () => {
+    const r = resource();
+    const stale = await track(sem.acquire(r, { slots: 1, ttlMs: 30_000, waitTimeoutMs: 0 }));
+    // What a restart without persistence does to this resource: the lease and its fence vanish.
+    await redis.del(leaseKeys(r, 0).slot, leaseKeys(r, 0).fence);
+    let newer = await track(semaphore().acquire(r, { slots: 1, ttlMs: 30_000, waitTimeoutMs: 0 }));
+    while (newer.fence < stale.fence) {
+      await newer.release();
+      newer = await track(semaphore().acquire(r, { slots: 1, ttlMs: 30_000, waitTimeoutMs: 0 }));
+    }
+    expect(newer.fence).toBe(stale.fence);
+    expect(await stale.isFenceCurrent()).toBe(false);
+    await expect(stale.assertHeld()).rejects.toThrow(LeaseLostError);
+    await expect(newer.assertHeld()).resolves.toBeUndefined();
+  });
+
   it('a release with a stale token never deletes the newer holder’s lease', async () => {
     const r = resource();
     const stale = await track(

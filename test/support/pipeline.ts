@@ -174,7 +174,11 @@ export async function readTopic(
   count: number,
   timeoutMs = 30_000,
 ): Promise<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
+  // read_committed (kafkajs' default, stated here): what an aborted transaction wrote is not read.
+  const consumer = kafka.consumer({
+    groupId: `reader-${randomBytes(4).toString('hex')}`,
+    readUncommitted: false,
+  });
   const out: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -1,5 +1,5 @@
 import { Chunk } from '@logsplit/common';
-import { planBlocks } from './block-builder';
+import { InputChunk, planBlocks } from './block-builder';
 
 let nextOffset = 0;
 /** A chunk of `size` payload bytes: lines of 'x' ending in '\n', tagged with `tag`. */
@@ -27,9 +27,18 @@ function chunk(size: number, over: Partial<Chunk> = {}, tag = 'x'): Chunk {
 
 beforeEach(() => (nextOffset = 0));
 
+const TOPIC = 'logs.by-app';
+const PARTITION = 3;
+/** The chunks as by-app messages at offsets 100, 101, ... */
+const at = (chunks: Chunk[]): InputChunk[] =>
+  chunks.map((chunk, i) => ({ chunk, offset: 100 + i }));
+const plan = (chunks: Chunk[], maxMemberBytes: number) =>
+  planBlocks(TOPIC, PARTITION, at(chunks), maxMemberBytes);
+const input = (...offsets: number[]) => ({ topic: TOPIC, partition: PARTITION, offsets });
+
 describe('planBlocks', () => {
   it('plans nothing for no chunks', () => {
-    expect(planBlocks([], 1024)).toEqual([]);
+    expect(plan([], 1024)).toEqual([]);
   });
 
   it('merges consecutive chunks while they fit in maxMemberBytes', () => {
@@ -39,7 +48,7 @@ describe('planBlocks', () => {
       chunk(324, {}, 'c'),
       chunk(1, {}, 'd'),
     ];
-    const blocks = planBlocks(chunks, 1024);
+    const blocks = plan(chunks, 1024);
     expect(blocks.map((b) => b.payload.length)).toEqual([1024, 1]);
     expect(blocks[0].payload).toEqual(
       Buffer.concat([chunks[0].payload, chunks[1].payload, chunks[2].payload]),
@@ -49,7 +58,7 @@ describe('planBlocks', () => {
 
   it('never splits a chunk: one that does not fit starts the next block', () => {
     const chunks = [chunk(600, {}, 'a'), chunk(600, {}, 'b'), chunk(600, {}, 'c')];
-    const blocks = planBlocks(chunks, 1024);
+    const blocks = plan(chunks, 1024);
     expect(blocks.map((b) => b.payload)).toEqual(chunks.map((c) => c.payload));
     expect(blocks.map((b) => b.info.sources)).toEqual(chunks.map((c) => [c.source]));
   });
@@ -61,7 +70,7 @@ describe('planBlocks', () => {
       chunk(100, {}, 'c'),
       chunk(100, {}, 'd'),
     ];
-    const blocks = planBlocks(chunks, 1024);
+    const blocks = plan(chunks, 1024);
     expect(blocks.map((b) => b.payload.length)).toEqual([100, 5000, 200]);
     expect(blocks[1].payload).toEqual(chunks[1].payload);
     expect(blocks[1].info.records).toBe(chunks[1].records);
@@ -71,7 +80,7 @@ describe('planBlocks', () => {
     const chunks = Array.from({ length: 50 }, (_, i) =>
       chunk(37 + ((i * 53) % 400), {}, String.fromCharCode(97 + (i % 26))),
     );
-    const blocks = planBlocks(chunks, 1024);
+    const blocks = plan(chunks, 1024);
     expect(Buffer.concat(blocks.map((b) => b.payload))).toEqual(
       Buffer.concat(chunks.map((c) => c.payload)),
     );
@@ -98,7 +107,7 @@ describe('planBlocks', () => {
       maxTime: 1200,
       source: { topic: 'logs.raw', partition: 1, firstOffset: '13', lastOffset: '13' },
     });
-    const [block, ...rest] = planBlocks([a, b, c], 1024);
+    const [block, ...rest] = plan([a, b, c], 1024);
     expect(rest).toEqual([]);
     expect(block.info).toEqual({
       records: 6,
@@ -106,16 +115,42 @@ describe('planBlocks', () => {
       minTime: 100,
       maxTime: 1200,
       sources: [a.source, b.source, c.source],
+      input: input(100, 101, 102),
     });
   });
 
   it('describes each block by its own chunks only', () => {
     const a = chunk(800, { records: 4, minTime: 10, maxTime: 20 });
     const b = chunk(800, { records: 5, minTime: 30, maxTime: 40 });
-    const blocks = planBlocks([a, b], 1024);
+    const blocks = plan([a, b], 1024);
     expect(blocks.map((x) => x.info)).toEqual([
-      { records: 4, rawBytes: 800, minTime: 10, maxTime: 20, sources: [a.source] },
-      { records: 5, rawBytes: 800, minTime: 30, maxTime: 40, sources: [b.source] },
+      {
+        records: 4,
+        rawBytes: 800,
+        minTime: 10,
+        maxTime: 20,
+        sources: [a.source],
+        input: input(100),
+      },
+      {
+        records: 5,
+        rawBytes: 800,
+        minTime: 30,
+        maxTime: 40,
+        sources: [b.source],
+        input: input(101),
+      },
     ]);
+  });
+
+  it('names the by-app messages of each block: every chunk in exactly one block, in order', () => {
+    const chunks = Array.from({ length: 40 }, (_, i) => chunk(50 + ((i * 97) % 700)));
+    const blocks = plan(chunks, 1024);
+    expect(blocks.length).toBeGreaterThan(1);
+    for (const b of blocks) {
+      expect(b.info.input).toMatchObject({ topic: TOPIC, partition: PARTITION });
+      expect(b.info.input!.offsets).toHaveLength(b.info.sources.length);
+    }
+    expect(blocks.flatMap((b) => b.info.input!.offsets)).toEqual(chunks.map((_, i) => 100 + i));
   });
 });

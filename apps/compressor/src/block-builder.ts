@@ -1,53 +1,69 @@
 import { Chunk, SourceRange } from '@logsplit/common';
 import { BlockInfo } from './segment-writer';
 
+/** A chunk and the by-app message it came in. */
+export interface InputChunk {
+  chunk: Chunk;
+  /** Kafka offset of the message on the by-app topic. */
+  offset: number;
+}
+
 export interface PlannedBlock {
   payload: Buffer;
   info: BlockInfo;
 }
 
 /**
- * Merges one app's chunks from a batch into as few blocks as the member size allows: fewer,
- * larger gzip members / zstd frames compress better and keep the manifest short. A chunk is
- * never split, so a block's sources are whole chunks.
+ * Merges one app's chunks from a batch of `topic`[`partition`] into as few blocks as the member
+ * size allows: fewer, larger gzip members / zstd frames compress better and keep the manifest
+ * short. A chunk is never split, so a block's sources are whole chunks and "this chunk is in a
+ * manifest" is all or nothing: the fact a replayed batch is filtered by.
  */
-export function planBlocks(chunks: Chunk[], maxMemberBytes: number): PlannedBlock[] {
+export function planBlocks(
+  topic: string,
+  partition: number,
+  chunks: InputChunk[],
+  maxMemberBytes: number,
+): PlannedBlock[] {
   const blocks: PlannedBlock[] = [];
-  let group: Chunk[] = [];
+  let group: InputChunk[] = [];
   let size = 0;
   const flush = () => {
     if (group.length === 0) return;
     blocks.push({
       payload: Buffer.concat(
-        group.map((c) => c.payload),
+        group.map((c) => c.chunk.payload),
         size,
       ),
-      info: describe(group),
+      info: describe(topic, partition, group),
     });
     group = [];
     size = 0;
   };
-  for (const chunk of chunks) {
-    if (size > 0 && size + chunk.payload.length > maxMemberBytes) flush();
-    group.push(chunk);
-    size += chunk.payload.length;
+  for (const input of chunks) {
+    const bytes = input.chunk.payload.length;
+    if (size > 0 && size + bytes > maxMemberBytes) flush();
+    group.push(input);
+    size += bytes;
   }
   flush();
   return blocks;
 }
 
-function describe(group: Chunk[]): BlockInfo {
+function describe(topic: string, partition: number, group: InputChunk[]): BlockInfo {
   let records = 0;
   let rawBytes = 0;
   let minTime = Infinity;
   let maxTime = -Infinity;
   const sources: SourceRange[] = [];
-  for (const c of group) {
+  const offsets: number[] = [];
+  for (const { chunk: c, offset } of group) {
     records += c.records;
     rawBytes += c.payload.length;
     minTime = Math.min(minTime, c.minTime);
     maxTime = Math.max(maxTime, c.maxTime);
     sources.push(c.source);
+    offsets.push(offset);
   }
-  return { records, rawBytes, minTime, maxTime, sources };
+  return { records, rawBytes, minTime, maxTime, sources, input: { topic, partition, offsets } };
 }

@@ -10,6 +10,7 @@ import {
 import { Kafka } from 'kafkajs';
 import { AppendController } from './append.controller';
 import { AppendService } from './append.service';
+import { PartitionGuard } from './partition-guard';
 import { SegmentWriter } from './segment-writer';
 
 @Module({})
@@ -22,12 +23,14 @@ export class CompressorModule {
       controllers: [AppendController],
       providers: [
         AppendService,
+        PartitionGuard,
+        { provide: SpoolLayout, useValue: new SpoolLayout(config.spoolDir) },
         {
           provide: SegmentWriter,
-          inject: [CODEC],
-          useFactory: (codec: Codec) =>
+          inject: [CODEC, SpoolLayout],
+          useFactory: (codec: Codec, layout: SpoolLayout) =>
             new SegmentWriter(
-              new SpoolLayout(config.spoolDir),
+              layout,
               codec,
               { maxBytes: segmentMaxBytes, maxAgeMs: segmentMaxAgeMs, fsync },
               config.instanceId,

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
   Codec,
+  crashPoint,
   cutTornTails,
   dataFileName,
   ManifestEntry,
@@ -35,7 +36,12 @@ export interface AppendOutcome {
  *
  * Durability order: block written and fsynced, then its manifest line written and fsynced. A
  * crash between the two leaves a torn tail that the next holder cuts off before appending, so a
- * reader never sees a block the manifest does not vouch for.
+ * reader never sees a block the manifest does not vouch for. The line also names the by-app
+ * messages the block holds (`info.input`): once it is written, a replay skips them.
+ *
+ * `assertStillOwner` must throw unless the caller still owns what it writes for (the slot's
+ * lease, and the partition's lease for the input); it runs before every change of the slot's
+ * directory and right before the manifest line.
  */
 export class SegmentWriter {
   constructor(
@@ -78,6 +84,10 @@ export class SegmentWriter {
     const offset = segment.committedBytes;
     const entry: ManifestEntry = { offset, length: block.length, appendedAt: this.now(), ...info };
     await this.appendTo(segment.dataPath, block);
+    crashPoint('compressor.after-block');
+    // The manifest line is the block's commit point: checked again right before it, since the
+    // data write may have outlasted the lease. Failing here leaves a torn tail, cut later.
+    await assertStillOwner();
     await this.appendTo(
       join(dir, SEGMENT_FILES.manifest),
       Buffer.from(JSON.stringify(entry) + '\n'),
@@ -91,7 +101,10 @@ export class SegmentWriter {
     };
     after.manifestBytes = after.manifestValidBytes =
       segment.manifestValidBytes + Buffer.byteLength(JSON.stringify(entry)) + 1;
-    if (after.committedBytes >= this.limits.maxBytes) sealed.push(await this.seal(after));
+    if (after.committedBytes >= this.limits.maxBytes) {
+      await assertStillOwner(); // the rename decides the segment's cut: only its owner may
+      sealed.push(await this.seal(after));
+    }
     return { segmentId: segment.meta.segmentId, offset, sealed };
   }
 

@@ -270,7 +270,19 @@ describe('createAppIdExtractor', () => {
 });
 
 describe('validateAppId', () => {
-  it.each(['billing', 'a', 'A-1', 'svc.v2', 'x_y', '0', 'a'.repeat(128)])('accepts %j', (id) => {
+  it.each([
+    'billing',
+    'a',
+    'A-1',
+    'svc.v2',
+    'x_y',
+    '0',
+    'a'.repeat(128),
+    'console',
+    'nullable',
+    'com10',
+    'app-',
+  ])('accepts %j', (id) => {
     expect(validateAppId(id, DEFAULT_PATTERN)).toEqual({ ok: true, id });
   });
 
@@ -302,6 +314,20 @@ describe('validateAppId', () => {
     ['bytes 0xff 0xfe', Buffer.from([0xff, 0xfe])],
     ['BOM bytes', Buffer.from([0xef, 0xbb, 0xbf, 0x61])],
     ['overlong slash bytes', Buffer.from([0x61, 0xc0, 0xaf, 0x62])],
+    ['whitespace only', '   '],
+    ['leading space', ' app'],
+    ['trailing space', 'app '],
+    ['inner space', 'my app'],
+    ['tab', 'a\tb'],
+    ['no-break space', 'a\u00a0b'],
+    ['ideographic space', 'a\u3000b'],
+    ['trailing dot', 'app.'],
+    ['Windows device CON', 'CON'],
+    ['Windows device nul.log', 'nul.log'],
+    ['Windows device com1', 'com1'],
+    ['decomposed e-acute (not NFC)', 'cafe\u0301'],
+    ['Latin with a Cyrillic a', 'p\u0430ypal'],
+    ['Latin with a Greek omicron', 'g\u03bfogle'],
   ];
 
   describe.each([
@@ -357,6 +383,24 @@ describe('validateAppId', () => {
       expect(validateAppId(Buffer.from('应用-ü.1'), UNICODE_PATTERN)).toEqual({
         ok: true,
         id: '应用-ü.1',
+      });
+    });
+
+    it('accept one writing system, also Japanese/Chinese/Korean mixed with Latin', () => {
+      for (const id of ['café', 'почта', '日本アプリ', 'app-日本', '서비스-1', 'ελληνικά'])
+        expect(validateAppId(id, UNICODE_PATTERN)).toEqual({ ok: true, id });
+    });
+
+    it('are refused when they mix look-alike scripts or are not NFC, saying so', () => {
+      expect(validateAppId('p\u0430ypal', UNICODE_PATTERN)).toEqual({
+        ok: false,
+        reason: 'invalid-app-id',
+        detail: 'mixes scripts (Latin, Cyrillic): "p\u0430ypal"',
+      });
+      expect(validateAppId('cafe\u0301', UNICODE_PATTERN)).toEqual({
+        ok: false,
+        reason: 'invalid-app-id',
+        detail: 'not in Unicode normalization form C (NFC): "cafe\u0301"',
       });
     });
 

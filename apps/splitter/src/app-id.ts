@@ -1,4 +1,4 @@
-import { MAX_APP_ID_BYTES, unsafeAppIdReason } from '@logsplit/common/app-id';
+import { MAX_APP_ID_BYTES, mixedScripts, unsafeAppIdReason } from '@logsplit/common/app-id';
 import type { DlqReason } from '@logsplit/common/chunk';
 import { ConfigError, type AppIdSource, type LogsplitConfig } from '@logsplit/common/config';
 
@@ -211,9 +211,24 @@ export function validateAppId(id: string | Buffer, pattern: string): AppIdResult
       ? 'contains format, line-separator or unpaired surrogate characters'
       : undefined);
   if (unsafe) return reject('invalid-app-id', `${unsafe}: "${clip(s)}"`);
+  const lookalike = unicodeLookalike(s);
+  if (lookalike) return reject('invalid-app-id', `${lookalike}: "${clip(s)}"`);
   if (!compileAppIdPattern(pattern).test(s))
     return reject('invalid-app-id', `does not match the app id pattern: "${clip(s)}"`);
   return { ok: true, id: s };
+}
+
+/**
+ * Two ids that render the same must not be two apps: a decomposed "é" (e + U+0301) would get a
+ * directory beside the composed one (and the same one on macOS), and a Cyrillic "а" in a Latin
+ * id passes for the real app. Rejected rather than normalised, so an id is never rewritten.
+ */
+function unicodeLookalike(s: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(s)) return undefined;
+  if (s.normalize('NFC') !== s) return 'not in Unicode normalization form C (NFC)';
+  const scripts = mixedScripts(s);
+  return scripts ? `mixes scripts (${scripts.join(', ')})` : undefined;
 }
 
 function compileOrThrow(name: string, source: string): RegExp {

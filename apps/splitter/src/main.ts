@@ -10,4 +10,6 @@ void runService({
   components: ['kafka'],
   routes: (config) => ({ [config.topics.raw]: RAW_BATCH }),
   partitionsConsumedConcurrently: 2,
+  // Offsets commit in SplitService's transactions, atomically with the chunks.
+  offsetCommit: 'handler',
 });

@@ -1,7 +1,16 @@
+import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { CHUNK_HEADERS, DLQ_HEADERS, decodeChunk } from '@logsplit/common/chunk';
 import { AppIdConfig, RawRecord, createAppIdExtractor } from './app-id';
-import { OutChunk, SplitOptions, splitBatch } from './split-batch';
+import { AppAdmission } from './app-admission';
+import {
+  DLQ_MAX_VALUE_BYTES,
+  DLQ_TRUNCATED_HEAD_BYTES,
+  OutChunk,
+  SplitOptions,
+  splitBatch,
+} from './split-batch';
 
 const PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
 const TOPIC = 'logs.raw';
@@ -100,9 +109,9 @@ describe('splitBatch: chunks', () => {
 
   it('never lets a chunk exceed maxChunkBytes and packs greedily', () => {
     const maxChunkBytes = 1000;
-    // Sizes cycle through 1..700 bytes; some records already end with a newline.
+    // Sizes cycle through 2..700 bytes; some records already end with a newline.
     const records = Array.from({ length: 300 }, (_, i) => {
-      const size = 1 + ((i * 97) % 700);
+      const size = 2 + ((i * 97) % 699);
       const value = Buffer.alloc(size, 'y');
       if (i % 3 === 0) value[size - 1] = 0x0a;
       return raw(value, { headers: { 'app-id': i % 4 === 0 ? 'a' : 'b' } });
@@ -215,6 +224,8 @@ describe('splitBatch: dead records', () => {
   it.each([
     ['a null value', null, 'empty-record', 'value is null'],
     ['an empty value', Buffer.alloc(0), 'empty-record', 'value is empty'],
+    ['a lone newline', '\n', 'empty-record', 'value is only whitespace (1 bytes)'],
+    ['blanks and CRLF', ' \t \r\n', 'empty-record', 'value is only whitespace (5 bytes)'],
     ['unparseable JSON', 'app=a', 'invalid-json', expect.any(String)],
     ['JSON without the field', '{"service":"a"}', 'missing-app-id', 'no app in the JSON object'],
     ['an unsafe id', '{"app":"../etc"}', 'invalid-app-id', 'contains a path separator: "../etc"'],
@@ -250,6 +261,43 @@ describe('splitBatch: dead records', () => {
     ]);
   });
 
+  it('keeps a value the DLQ topic could not carry as its head, with its size and SHA-256', () => {
+    const huge = Buffer.alloc(DLQ_MAX_VALUE_BYTES + 1, 'z');
+    const { dead } = split([raw(huge)], options({ maxRecordBytes: 1024 }));
+    expect(dead[0].reason).toBe('record-too-large');
+    expect(dead[0].value).toEqual(huge.subarray(0, DLQ_TRUNCATED_HEAD_BYTES));
+    expect(dead[0].headers[DLQ_HEADERS.truncated]).toBe(String(huge.length));
+    expect(dead[0].headers[DLQ_HEADERS.sha256]).toBe(
+      createHash('sha256').update(huge).digest('hex'),
+    );
+    // Under the cap the value goes whole.
+    const whole = Buffer.alloc(DLQ_MAX_VALUE_BYTES - 1024, 'z');
+    const r = split([raw(whole)], options({ maxRecordBytes: 1024 }));
+    expect(r.dead[0].value).toBe(whole);
+    expect(r.dead[0].headers[DLQ_HEADERS.truncated]).toBeUndefined();
+  });
+
+  it('over the DLQ cap, drops large original headers and keeps the head of the key', () => {
+    const rec = raw(Buffer.alloc(DLQ_MAX_VALUE_BYTES, 'v'), {
+      key: Buffer.alloc(DLQ_TRUNCATED_HEAD_BYTES + 1, 'k'),
+      headers: { big: Buffer.alloc(DLQ_TRUNCATED_HEAD_BYTES, 'h') },
+    });
+    const [d] = split([rec], options({ maxRecordBytes: 1024 })).dead;
+    expect(d.key).toEqual(rec.key!.subarray(0, DLQ_TRUNCATED_HEAD_BYTES));
+    expect(d.value!.length).toBe(DLQ_TRUNCATED_HEAD_BYTES);
+    expect(Object.keys(d.headers).sort()).toEqual(
+      [
+        DLQ_HEADERS.reason,
+        DLQ_HEADERS.detail,
+        DLQ_HEADERS.sourceTopic,
+        DLQ_HEADERS.sourcePartition,
+        DLQ_HEADERS.sourceOffset,
+        DLQ_HEADERS.truncated,
+        DLQ_HEADERS.sha256,
+      ].sort(),
+    );
+  });
+
   it('drops undefined header values kafkajs could not encode', () => {
     const { dead } = split([raw('', { headers: { gone: undefined, kept: 'v' } })]);
     expect(Object.keys(dead[0].headers)).not.toContain('gone');
@@ -281,6 +329,65 @@ describe('splitBatch: dead records', () => {
       ['a', '100', '105'],
       ['b', '102', '102'],
     ]);
+  });
+});
+
+describe('splitBatch: blank records', () => {
+  it('sends a whitespace-only value to the DLQ under every source, a non-blank one through', () => {
+    const opts = byHeader();
+    const blank = raw(' \n', { headers: { 'app-id': 'a' } });
+    const text = raw(' x\n', { headers: { 'app-id': 'a' } });
+    const { chunks, dead } = split([blank, text], opts);
+    expect(dead.map((d) => [d.offset, d.reason])).toEqual([[blank.offset, 'empty-record']]);
+    expect(chunks.map((c) => c.value.toString())).toEqual([' x\n']);
+  });
+
+  it('checks size before scanning for blanks: a huge blank record is record-too-large', () => {
+    const { dead } = split([raw(' '.repeat(1025))], options({ maxRecordBytes: 1024 }));
+    expect(dead.map((d) => d.reason)).toEqual(['record-too-large']);
+  });
+});
+
+describe('splitBatch: app admission (LOGSPLIT_MAX_APPS)', () => {
+  // The guard's rate-limited warning is asserted in app-admission.spec.ts; silent here.
+  beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  it('admits exactly the records of the first 100 of 2,000 distinct ids; the rest are app-cardinality', () => {
+    const admission = new AppAdmission({ maxApps: 100, windowMs: 3_600_000 }, undefined, () => 0);
+    const opts = options({ admission });
+    const ids = Array.from({ length: 2000 }, (_, i) => `flood-${String(i).padStart(4, '0')}`);
+    // Two records per id, over several batches, the second of each id in a later batch.
+    const batches = [ids.slice(0, 700), ids.slice(700), ids].map((part) =>
+      part.map((id) => raw(line(id, 0))),
+    );
+    const chunks: OutChunk[] = [];
+    const dead: ReturnType<typeof split>['dead'] = [];
+    for (const b of batches) {
+      const r = split(b, opts);
+      chunks.push(...r.chunks);
+      dead.push(...r.dead);
+    }
+    const admitted = ids.slice(0, 100);
+    expect([...new Set(chunks.map((c) => c.app))]).toEqual(admitted);
+    expect(chunks.reduce((n, c) => n + c.records, 0)).toBe(200);
+    expect(dead).toHaveLength(2 * 1900);
+    expect(new Set(dead.map((d) => d.reason))).toEqual(new Set(['app-cardinality']));
+    expect(dead[0].detail).toBe(
+      'more than 100 distinct app ids active within 3600000 ms on this splitter (LOGSPLIT_MAX_APPS): "flood-0100"',
+    );
+    expect(dead[0].headers[DLQ_HEADERS.reason]).toBe('app-cardinality');
+    expect(admission.size).toBe(100);
+  });
+
+  it('judges invalid records first: they never take an admission place', () => {
+    const admission = new AppAdmission({ maxApps: 1, windowMs: 1000 }, undefined, () => 0);
+    const { chunks, dead } = split(
+      [raw('{"app":"../x"}'), raw(line('good', 1)), raw(line('late', 2))],
+      options({ admission }),
+    );
+    expect(chunks.map((c) => c.app)).toEqual(['good']);
+    expect(dead.map((d) => d.reason)).toEqual(['invalid-app-id', 'app-cardinality']);
   });
 });
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { DLQ_HEADERS, encodeChunkHeaders, type DlqReason } from '@logsplit/common/chunk';
+import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
 import {
   validateAppId,
   type AppIdExtractor,
@@ -6,6 +8,8 @@ import {
   type RawHeaders,
   type RawRecord,
 } from './app-id';
+import type { AppAdmission } from './app-admission';
+import { headerBytes, messageBytes } from './bounded-sends';
 
 export interface SplitInput {
   topic: string;
@@ -20,6 +24,8 @@ export interface SplitOptions {
   maxRecordBytes: number;
   /** Bound on a chunk's payload; must exceed maxRecordBytes so every accepted record fits. */
   maxChunkBytes: number;
+  /** Cardinality guard; records of ids it refuses go to the DLQ as app-cardinality. */
+  admission?: AppAdmission;
 }
 
 /** One by-app message (kafkajs Message shape) plus what the service counts. */
@@ -58,8 +64,9 @@ const NEWLINE = Buffer.from('\n');
 const NL = 0x0a;
 
 /**
- * raw batch → per-app chunks + dead records. Pure and deterministic: apps in order of first
- * appearance, records in offset order within an app, so a replayed batch yields the same chunks.
+ * raw batch → per-app chunks + dead records. Deterministic: apps in order of first appearance,
+ * records in offset order within an app, so a replayed batch yields the same chunks. The only
+ * state is the optional admission guard, which sees apps in that same order.
  */
 export function splitBatch(input: SplitInput, opts: SplitOptions): SplitResult {
   // A line is at most maxRecordBytes + 1 bytes; the config guarantees this, a caller might not.
@@ -82,7 +89,14 @@ export function splitBatch(input: SplitInput, opts: SplitOptions): SplitResult {
     else byApp.set(verdict.id, [accepted]);
   }
   const chunks: OutChunk[] = [];
-  for (const [app, accepted] of byApp) packApp(input, app, accepted, opts.maxChunkBytes, chunks);
+  for (const [app, accepted] of byApp) {
+    if (opts.admission && !opts.admission.admit(app, accepted.length)) {
+      const detail = `${opts.admission.refusalDetail()}: "${app}"`;
+      for (const a of accepted) dead.push(toDead(input, a.record, 'app-cardinality', detail));
+      continue;
+    }
+    packApp(input, app, accepted, opts.maxChunkBytes, chunks);
+  }
   return { chunks, dead };
 }
 
@@ -106,9 +120,23 @@ function judge(
       detail: `${value.length} bytes > ${opts.maxRecordBytes}`,
     };
   }
+  // Only blanks and line ends: it would archive as an empty line that carries nothing.
+  if (isBlank(value)) {
+    return {
+      ok: false,
+      reason: 'empty-record',
+      detail: `value is only whitespace (${value.length} bytes)`,
+    };
+  }
   const found = opts.extractor.extract(record);
   const valid = found.ok ? validateAppId(found.id, opts.pattern) : found;
   return valid.ok ? { ok: true, id: valid.id, value } : valid;
+}
+
+/** Space, tab, CR, LF, VT, FF only; stops at the first other byte, so a normal record costs one. */
+function isBlank(v: Buffer): boolean {
+  for (const b of v) if (b !== 0x20 && (b < 0x09 || b > 0x0d)) return false;
+  return true;
 }
 
 const lineBytes = (v: Buffer): number => v.length + (v[v.length - 1] === NL ? 0 : 1);
@@ -170,6 +198,17 @@ function timeOf(record: RawRecord): number {
   return Number.isFinite(t) && t >= 0 ? Math.trunc(t) : 0;
 }
 
+/**
+ * Largest record (key, value and headers) the DLQ carries whole, with room for the DLQ headers
+ * and batch framing under the topic's max.message.bytes. A larger record can only have reached
+ * the raw topic compressed by its producer; sent on uncompressed it would be refused by the
+ * broker on every retry and stall the partition, so the DLQ gets its head instead (the source
+ * coordinates point at the whole record).
+ */
+export const DLQ_MAX_VALUE_BYTES = TOPIC_MAX_MESSAGE_BYTES - 512 * 1024;
+/** How much of the key and value of a record over DLQ_MAX_VALUE_BYTES the DLQ keeps. */
+export const DLQ_TRUNCATED_HEAD_BYTES = 64 * 1024;
+
 function toDead(src: SplitInput, record: RawRecord, reason: DlqReason, detail: string): DeadRecord {
   const headers: RawHeaders = {};
   // kafkajs cannot encode an undefined header value; the type allows one.
@@ -179,5 +218,21 @@ function toDead(src: SplitInput, record: RawRecord, reason: DlqReason, detail: s
   headers[DLQ_HEADERS.sourceTopic] = src.topic;
   headers[DLQ_HEADERS.sourcePartition] = String(src.partition);
   headers[DLQ_HEADERS.sourceOffset] = record.offset;
-  return { key: record.key, value: record.value, headers, reason, detail, offset: record.offset };
+  if (messageBytes(record) <= DLQ_MAX_VALUE_BYTES) {
+    return { key: record.key, value: record.value, headers, reason, detail, offset: record.offset };
+  }
+  // Too large for the DLQ: heads of key and value; the original headers only if they are small.
+  const value = record.value ?? Buffer.alloc(0);
+  const small: RawHeaders = headerBytes(record.headers) <= DLQ_TRUNCATED_HEAD_BYTES ? headers : {};
+  for (const name of Object.values(DLQ_HEADERS)) if (headers[name]) small[name] = headers[name];
+  small[DLQ_HEADERS.truncated] = String(value.length);
+  small[DLQ_HEADERS.sha256] = createHash('sha256').update(value).digest('hex');
+  return {
+    key: record.key?.subarray(0, DLQ_TRUNCATED_HEAD_BYTES) ?? null,
+    value: value.subarray(0, DLQ_TRUNCATED_HEAD_BYTES),
+    headers: small,
+    reason,
+    detail,
+    offset: record.offset,
+  };
 }

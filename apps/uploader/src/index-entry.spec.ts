@@ -1,5 +1,5 @@
 import { ManifestEntry, SegmentState, SourceRange } from '@logsplit/common';
-import { buildIndexEntry, mergeSources } from './index-entry';
+import { buildIndexEntry, mergeSources, sameIndexEntry } from './index-entry';
 
 const src = (partition: number, firstOffset: string, lastOffset: string, topic = 'logs.raw') => ({
   topic,
@@ -133,5 +133,38 @@ describe('buildIndexEntry', () => {
       7,
     );
     expect(JSON.parse(JSON.stringify(e))).toEqual(e);
+  });
+});
+
+describe('sameIndexEntry', () => {
+  const built = {
+    version: 1 as const,
+    app: 'a',
+    segmentId: 's',
+    key: 'k',
+    codec: 'gzip' as const,
+    bytes: 10,
+    rawBytes: 40,
+    records: 2,
+    minTime: 1,
+    maxTime: 2,
+    md5: 'm',
+    createdAt: 0,
+    uploadedAt: 100,
+    sources: [src(0, '1', '2')],
+    blocks: [{ offset: 0, length: 10, records: 2, minTime: 1, maxTime: 2 }],
+  };
+  const stored = (e: object): unknown => JSON.parse(JSON.stringify(e));
+
+  it('takes an entry that differs only in uploadedAt as the same (the first write stays)', () => {
+    expect(sameIndexEntry(stored({ ...built, uploadedAt: 5 }), built)).toBe(true);
+  });
+
+  it('tells apart entries that describe different archives, and what is no entry at all', () => {
+    expect(sameIndexEntry(stored({ ...built, md5: 'other' }), built)).toBe(false);
+    expect(sameIndexEntry(stored({ ...built, blocks: [] }), built)).toBe(false);
+    expect(sameIndexEntry(stored({ ...built, extra: 1 }), built)).toBe(false);
+    expect(sameIndexEntry(null, built)).toBe(false);
+    expect(sameIndexEntry('text', built)).toBe(false);
   });
 });

@@ -1,6 +1,21 @@
+import { isDeepStrictEqual } from 'node:util';
 import { IndexEntry, SegmentState, SourceRange } from '@logsplit/common';
 
 export type { IndexEntry };
+
+/**
+ * Whether a stored index entry describes the same archive as a freshly built one. Everything in
+ * an entry follows from the segment, its key and its md5, except uploadedAt: the entry is
+ * written create-if-absent, so the first attempt's uploadedAt stays (the moment the archive
+ * became complete) and a retry after a crash finds an equal entry and keeps it.
+ */
+export function sameIndexEntry(stored: unknown, built: IndexEntry): boolean {
+  if (typeof stored !== 'object' || stored === null) return false;
+  const { uploadedAt: _a, ...a } = stored as IndexEntry;
+  // Through JSON, as stored: undefined fields vanish, as they do on the way to the store.
+  const { uploadedAt: _b, ...b } = JSON.parse(JSON.stringify(built)) as IndexEntry;
+  return isDeepStrictEqual(a, b);
+}
 
 export function buildIndexEntry(
   segment: SegmentState,

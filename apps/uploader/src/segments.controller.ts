@@ -1,10 +1,17 @@
 import { Controller, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { decodeSegmentEvent, KafkaBatch } from '@logsplit/common';
+import { decodeSegmentEvent, KafkaBatch, sleep } from '@logsplit/common';
 import { UploadService } from './upload.service';
 
 /** Handler name of segment events; main.ts routes the configured segments topic to it. */
 export const SEGMENT_EVENTS = 'segment-events';
+
+/**
+ * How long a batch of events waits for the compressor to commit what its segments hold, and
+ * between looks. The compressor sends the event before it commits its offsets, so the commit
+ * usually follows within moments; a segment still held after this is left to the scheduled pass.
+ */
+export const COMMIT_WAIT_DELAYS_MS = [200, 400, 800, 1600, 2000];
 
 /**
  * Uploads a segment as soon as the compressor seals it, instead of waiting for the next
@@ -18,17 +25,34 @@ export class SegmentsController {
 
   @EventPattern(SEGMENT_EVENTS)
   async handle(@Payload() batch: KafkaBatch): Promise<void> {
+    let pending = new Map<string, { app: string; segmentId: string }>();
     for (const m of batch.messages) {
       const event = decodeSegmentEvent(m.value);
-      if (!event) continue;
-      try {
-        await this.uploads.upload(event.app, event.segmentId);
-      } catch (err) {
-        this.log.warn(
-          `upload of ${event.app}/${event.segmentId} deferred to the next pass: ${String(err)}`,
-        );
-      }
+      if (event) pending.set(`${event.app}/${event.segmentId}`, event);
+    }
+    for (const delayMs of [0, ...COMMIT_WAIT_DELAYS_MS]) {
+      if (pending.size === 0) return;
+      if (delayMs > 0) await sleep(delayMs);
+      pending = await this.uploadRound(pending);
       await batch.heartbeat();
     }
+  }
+
+  /** One look at the committed offsets for the whole round; returns the segments still held. */
+  private async uploadRound(
+    pending: Map<string, { app: string; segmentId: string }>,
+  ): Promise<Map<string, { app: string; segmentId: string }>> {
+    const held = new Map<string, { app: string; segmentId: string }>();
+    const commits = this.uploads.commitSnapshot();
+    for (const [id, { app, segmentId }] of pending) {
+      try {
+        if ((await this.uploads.upload(app, segmentId, commits)) === 'uncommitted') {
+          held.set(id, { app, segmentId });
+        }
+      } catch (err) {
+        this.log.warn(`upload of ${id} deferred to the next pass: ${String(err)}`);
+      }
+    }
+    return held;
   }
 }

@@ -41,7 +41,9 @@ export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShu
     this.running ??= this.uploads
       .pass()
       .then((t) => {
-        if (t.sealed || t.uploaded || t.failed) this.log.log(`pass: ${JSON.stringify(t)}`);
+        if (t.sealed || t.uploaded || t.waiting || t.failed) {
+          this.log.log(`pass: ${JSON.stringify(t)}`);
+        }
       })
       .catch((err) => this.log.error(`upload pass failed: ${String(err)}`))
       .finally(() => (this.running = undefined));

@@ -15,10 +15,19 @@ import { join } from 'node:path';
 import { GzipCodec } from '@logsplit/common/codec';
 import type { LeaseSemaphore } from '@logsplit/common/redis';
 import { loadConfig, LogsplitConfig } from '@logsplit/common/config';
-import { readSegment, sealSegment, SegmentMeta, SpoolLayout } from '@logsplit/common/spool';
-import { FsStorageDriver, ObjectInfo, StorageDriver } from '@logsplit/common/storage';
+import {
+  BlockInput,
+  readSegment,
+  sealSegment,
+  SegmentMeta,
+  SpoolLayout,
+} from '@logsplit/common/spool';
+import { FsStorageDriver, ObjectInfo, PutOptions, StorageDriver } from '@logsplit/common/storage';
 import { SegmentWriter } from '../../compressor/src/segment-writer';
-import { IndexEntry } from './index-entry';
+import { ArchiveConflictError } from './archive-conflict-error';
+import { CommittedOffsets, partitionId } from './commit-gate';
+import { CompressorCommits } from './compressor-commits';
+import { buildIndexEntry, IndexEntry } from './index-entry';
 import { UploadService } from './upload.service';
 
 const APP = 'app1';
@@ -50,6 +59,21 @@ class FakeSemaphore {
   }
 }
 
+/** Stands in for the broker: the compressor group's committed offsets, and how often asked. */
+class FakeCommits extends CompressorCommits {
+  readonly committed = new Map<string, number>();
+  fetches: string[][] = [];
+
+  async fetch(topics: string[]): Promise<CommittedOffsets> {
+    this.fetches.push(topics);
+    return new Map(this.committed);
+  }
+
+  commit(topic: string, partition: number, next: number) {
+    this.committed.set(partitionId(topic, partition), next);
+  }
+}
+
 let tmp: string;
 let spool: string;
 let bucket: string;
@@ -57,6 +81,7 @@ let config: LogsplitConfig;
 let layout: SpoolLayout;
 let store: FsStorageDriver;
 let semaphore: FakeSemaphore;
+let commits: FakeCommits;
 let service: UploadService;
 const codec = new GzipCodec();
 
@@ -77,8 +102,13 @@ beforeEach(() => {
   layout = new SpoolLayout(spool);
   store = new FsStorageDriver(bucket);
   semaphore = new FakeSemaphore();
-  service = new UploadService(config, store, semaphore as unknown as LeaseSemaphore);
+  commits = new FakeCommits();
+  service = newService(store);
 });
+
+function newService(s: StorageDriver, c: LogsplitConfig = config): UploadService {
+  return new UploadService(c, s, semaphore as unknown as LeaseSemaphore, commits);
+}
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 function writer(now = T0): SegmentWriter {
@@ -93,10 +123,16 @@ function writer(now = T0): SegmentWriter {
 
 let nextOffset = 0;
 /** Appends each text as one block to the open segment of (app, slot); returns its id. */
-async function openSegment(texts: string[], app = APP, slot = 0, now = T0): Promise<string> {
+async function openSegment(
+  texts: string[],
+  app = APP,
+  slot = 0,
+  now = T0,
+  inputs: (BlockInput | undefined)[] = [],
+): Promise<string> {
   const w = writer(now);
   let id = '';
-  for (const t of texts) {
+  for (const [i, t] of texts.entries()) {
     const records = t.split('\n').length - 1;
     const first = nextOffset;
     nextOffset += records;
@@ -117,6 +153,7 @@ async function openSegment(texts: string[], app = APP, slot = 0, now = T0): Prom
             lastOffset: String(first + records - 1),
           },
         ],
+        ...(inputs[i] && { input: inputs[i] }),
       },
       async () => {},
     );
@@ -125,8 +162,13 @@ async function openSegment(texts: string[], app = APP, slot = 0, now = T0): Prom
   return id;
 }
 
-async function sealedSegment(texts: string[], app = APP, slot = 0): Promise<string> {
-  const id = await openSegment(texts, app, slot);
+async function sealedSegment(
+  texts: string[],
+  app = APP,
+  slot = 0,
+  inputs: (BlockInput | undefined)[] = [],
+): Promise<string> {
+  const id = await openSegment(texts, app, slot, T0, inputs);
   await sealSegment(layout, (await readSegment(layout.openDir(app, slot)))!);
   return id;
 }
@@ -204,19 +246,82 @@ describe('UploadService.upload', () => {
         return store.putFile(key, path, opts);
       },
     });
-    const s = new UploadService(config, watching, semaphore as unknown as LeaseSemaphore);
+    const s = newService(watching);
     expect(await s.upload(APP, id)).toBe('uploaded');
     expect(puts).toEqual([]); // same bytes already there: not sent again
     expect(existsSync(layout.sealedDir(APP, id))).toBe(false);
     expect(await storedKeys()).toContain(indexKey(id));
   });
 
-  it('replaces a stored object that differs from the local segment', async () => {
+  it('never overwrites a stored object that differs from the local segment', async () => {
     const id = await sealedSegment(['right\n']);
     await store.putBuffer(objectKey(id), Buffer.from('wrong'));
+    const err: unknown = await service.upload(APP, id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArchiveConflictError);
+    expect((err as Error).message).toContain(`refusing to overwrite ${objectKey(id)}`);
+    expect((await store.getBuffer(objectKey(id))).toString()).toBe('wrong');
+    expect(existsSync(layout.sealedDir(APP, id))).toBe(true);
+    expect(await storedKeys()).not.toContain(indexKey(id));
+  });
+
+  it('takes an object that an earlier attempt stored behind its back as done (ack lost)', async () => {
+    const id = await sealedSegment(['x\n']);
+    let heads = 0;
+    // The first head sees nothing; the put then finds the object an earlier attempt left.
+    const racing: StorageDriver = Object.assign(Object.create(store) as FsStorageDriver, {
+      head: async (key: string) =>
+        key === objectKey(id) && heads++ === 0 ? undefined : store.head(key),
+      putFile: async (key: string, path: string, opts?: PutOptions) => {
+        await store.putFile(key, path, { ...opts, ifAbsent: false });
+        return store.putFile(key, path, opts);
+      },
+    });
+    expect(await newService(racing).upload(APP, id)).toBe('uploaded');
+    expect(await storedKeys()).toEqual([indexKey(id), objectKey(id)].sort());
+    expect(existsSync(layout.sealedDir(APP, id))).toBe(false);
+  });
+
+  it('keeps the first index entry when a retry finds it (crash after the index)', async () => {
+    const id = await sealedSegment(['x\n', 'y\n']);
+    const segment = (await readSegment(layout.sealedDir(APP, id)))!;
+    const data = readFileSync(segment.dataPath);
+    await store.putBuffer(objectKey(id), data);
+    const first = buildIndexEntry(segment, objectKey(id), md5(data), 1);
+    await store.putBuffer(indexKey(id), Buffer.from(JSON.stringify(first)));
+
     expect(await service.upload(APP, id)).toBe('uploaded');
-    const stored = await store.getBuffer(objectKey(id));
-    expect(execFileSync('gzip', ['-dc'], { input: stored, encoding: 'utf8' })).toBe('right\n');
+    expect(JSON.parse((await store.getBuffer(indexKey(id))).toString())).toEqual(first);
+    expect(existsSync(layout.sealedDir(APP, id))).toBe(false);
+  });
+
+  it('refuses to finish when a different index entry is already stored', async () => {
+    const id = await sealedSegment(['x\n']);
+    await store.putBuffer(indexKey(id), Buffer.from(JSON.stringify({ records: 99 })));
+    await expect(service.upload(APP, id)).rejects.toThrow(
+      new RegExp(`refusing to overwrite ${indexKey(id)}`),
+    );
+    expect(JSON.parse((await store.getBuffer(indexKey(id))).toString())).toEqual({ records: 99 });
+    expect(existsSync(layout.sealedDir(APP, id))).toBe(true);
+  });
+
+  it('writes the object and the index entry create-if-absent', async () => {
+    const id = await sealedSegment(['x\n']);
+    const seen: [string, boolean | undefined][] = [];
+    const watching: StorageDriver = Object.assign(Object.create(store) as FsStorageDriver, {
+      putFile: (key: string, path: string, opts?: PutOptions) => {
+        seen.push([key, opts?.ifAbsent]);
+        return store.putFile(key, path, opts);
+      },
+      putBuffer: (key: string, body: Buffer, opts?: PutOptions) => {
+        seen.push([key, opts?.ifAbsent]);
+        return store.putBuffer(key, body, opts);
+      },
+    });
+    await newService(watching).upload(APP, id);
+    expect(seen).toEqual([
+      [objectKey(id), true],
+      [indexKey(id), true],
+    ]);
   });
 
   it('says busy and touches nothing when another uploader holds the segment', async () => {
@@ -255,7 +360,7 @@ describe('UploadService.upload', () => {
         return info && { ...info, md5: '0'.repeat(32) };
       },
     });
-    const s = new UploadService(config, lying, semaphore as unknown as LeaseSemaphore);
+    const s = newService(lying);
     await expect(s.upload(APP, id)).rejects.toThrow(/verification/);
     expect(existsSync(join(layout.sealedDir(APP, id), 'data.log.gz'))).toBe(true);
     expect(await storedKeys()).not.toContain(indexKey(id));
@@ -270,7 +375,7 @@ describe('UploadService.upload', () => {
         return info && { ...info, size: info.size - 1 };
       },
     });
-    const s = new UploadService(config, lying, semaphore as unknown as LeaseSemaphore);
+    const s = newService(lying);
     await expect(s.upload(APP, id)).rejects.toThrow(/verification/);
     expect(existsSync(layout.sealedDir(APP, id))).toBe(true);
   });
@@ -341,11 +446,10 @@ describe('UploadService.sealDue', () => {
   });
 
   it('seals a segment that reached the size limit whatever its age', async () => {
-    const big = new UploadService(
-      { ...config, compressor: { ...config.compressor, segmentMaxBytes: 10 } },
-      store,
-      semaphore as unknown as LeaseSemaphore,
-    );
+    const big = newService(store, {
+      ...config,
+      compressor: { ...config.compressor, segmentMaxBytes: 10 },
+    });
     await openSegment(['0123456789abcdef\n']);
     expect(await big.sealDue(APP, T0)).toBe(1);
   });
@@ -363,7 +467,7 @@ describe('UploadService.pass', () => {
     expect(await service.apps()).toEqual(['app-a', 'app-b']);
 
     const totals = await service.pass();
-    expect(totals).toEqual({ sealed: 1, uploaded: 2, failed: 0 });
+    expect(totals).toEqual({ sealed: 1, uploaded: 2, waiting: 0, failed: 0 });
     const keys = await storedKeys();
     expect(keys).toContain(objectKey(a, 'app-a'));
     expect(keys.filter((k) => k.startsWith('archive/logs/app-b/'))).toHaveLength(1);
@@ -380,5 +484,78 @@ describe('UploadService.pass', () => {
     expect(await storedKeys()).toContain(objectKey(b, 'app-b'));
     expect(totals.uploaded).toBe(1);
     expect(totals.failed).toBe(1);
+  });
+
+  it('looks up the committed offsets once per pass, and holds back uncommitted segments', async () => {
+    const input = (partition: number, ...offsets: number[]): BlockInput => ({
+      topic: 'by-app',
+      partition,
+      offsets,
+    });
+    const done = await sealedSegment(['a\n'], 'app-a', 0, [input(0, 3, 4)]);
+    const held = await sealedSegment(['b\n'], 'app-b', 0, [input(1, 7)]);
+    const old = await sealedSegment(['c\n'], 'app-c', 0); // no input recorded
+    commits.commit('by-app', 0, 5);
+    commits.commit('by-app', 1, 7);
+
+    expect(await service.pass()).toEqual({ sealed: 0, uploaded: 2, waiting: 1, failed: 0 });
+    expect(commits.fetches).toEqual([['by-app']]);
+    const keys = await storedKeys();
+    expect(keys).toContain(objectKey(done, 'app-a'));
+    expect(keys).toContain(objectKey(old, 'app-c'));
+    expect(keys.some((k) => k.includes(held))).toBe(false);
+    expect(existsSync(layout.sealedDir('app-b', held))).toBe(true);
+
+    commits.commit('by-app', 1, 8);
+    expect(await service.pass()).toMatchObject({ uploaded: 1, waiting: 0 });
+    expect(await storedKeys()).toContain(objectKey(held, 'app-b'));
+  });
+
+  it('deletes what a crash left in the trash, and leaves none itself', async () => {
+    const leftover = join(spool, '_trash', 'app1.x.00000000');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, 'data.log.gz'), 'x');
+    await sealedSegment(['a\n']);
+    await service.pass();
+    expect(readdirSync(join(spool, '_trash'))).toEqual([]);
+  });
+});
+
+describe('UploadService: the commit gate', () => {
+  const input = (offsets: number[], partition = 3): BlockInput => ({
+    topic: 'logs.by-app',
+    partition,
+    offsets,
+  });
+
+  it('uploads nothing while a block holds an offset the compressor has not committed', async () => {
+    const id = await sealedSegment(['a\n', 'b\n'], APP, 0, [input([10, 11]), input([12])]);
+    commits.commit('logs.by-app', 3, 12); // 12 itself is not committed: the next to consume
+    expect(await service.upload(APP, id)).toBe('uncommitted');
+    expect(await storedKeys()).toEqual([]);
+    expect(existsSync(layout.sealedDir(APP, id))).toBe(true);
+    expect(semaphore.held).toBe(0);
+
+    commits.commit('logs.by-app', 3, 13);
+    expect(await service.upload(APP, id)).toBe('uploaded');
+  });
+
+  it('holds a segment of a partition the group never committed', async () => {
+    const id = await sealedSegment(['a\n'], APP, 0, [input([0])]);
+    commits.commit('logs.by-app', 4, 100); // another partition
+    expect(await service.upload(APP, id)).toBe('uncommitted');
+  });
+
+  it('does not ask the broker for segments whose blocks carry no input', async () => {
+    const id = await sealedSegment(['a\n']);
+    expect(await service.upload(APP, id)).toBe('uploaded');
+    expect(commits.fetches).toEqual([]);
+  });
+
+  it('fails the upload, keeping the segment, when the offsets cannot be read', async () => {
+    const id = await sealedSegment(['a\n'], APP, 0, [input([0])]);
+    commits.fetch = () => Promise.reject(new Error('broker down'));
+    await expect(service.upload(APP, id)).rejects.toThrow('broker down');
+    expect(existsSync(layout.sealedDir(APP, id))).toBe(true);
   });
 });

@@ -1,9 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
   ATTRS,
   boundedLinks,
+  crashPoint,
+  ObjectExistsError,
+  ObjectInfo,
   inSpan,
   ManifestEntry,
   MAX_LINKS,
@@ -13,6 +17,7 @@ import {
   SegmentState,
   SPANS,
   indexEntryKey,
+  IndexEntry,
   isSafeAppId,
   appSlotsResource,
   fileMd5,
@@ -26,30 +31,62 @@ import {
   sealSegment,
   segmentObjectKey,
   SpoolLayout,
-  STORAGE,
   StorageDriver,
 } from '@logsplit/common';
-import { buildIndexEntry } from './index-entry';
+import { ArchiveConflictError } from './archive-conflict-error';
+import { CommittedOffsets, firstUncommittedBlock, inputTopics } from './commit-gate';
+import { CommitWaits } from './commit-waits';
+import { CompressorCommits } from './compressor-commits';
+import { buildIndexEntry, sameIndexEntry } from './index-entry';
+import { UPLOAD_STORE } from './upload-store';
 
-export type UploadOutcome = 'uploaded' | 'empty' | 'gone' | 'busy';
+export type UploadOutcome = 'uploaded' | 'empty' | 'gone' | 'busy' | 'uncommitted';
+
+/** Committed offsets of the topics asked for; one broker look-up per topic per snapshot. */
+export type CommitSnapshot = (topics: string[]) => Promise<CommittedOffsets>;
+
+type Step = 'read' | 'commit-check' | 'upload' | 'verify' | 'index' | 'delete';
+
+/** Where deleted segments go first: not an app id (ids start with a letter or digit). */
+const TRASH_DIR = '_trash';
 
 /**
  * sealed segment → object → verified → index entry → local delete, in that order, so a crash at
  * any step leaves the segment on the spool and the next pass repeats the step with the same
- * object key and the same result.
+ * object key and the same result. Objects and index entries are written create-if-absent: one
+ * already there from an earlier attempt is checked (same bytes: the step is done) and never
+ * overwritten (different bytes: ArchiveConflictError). Nothing is uploaded before the
+ * compressor has committed every by-app message the segment holds (commit-gate.ts).
  */
 @Injectable()
 export class UploadService {
   private readonly log = new Logger(UploadService.name);
   private readonly layout: SpoolLayout;
+  private readonly waits: CommitWaits;
 
   constructor(
     @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
-    @Inject(STORAGE) private readonly store: StorageDriver,
+    @Inject(UPLOAD_STORE) private readonly store: StorageDriver,
     private readonly semaphore: LeaseSemaphore,
+    private readonly commits: CompressorCommits,
     private readonly metrics: Metrics = new Metrics('uploader', 0),
   ) {
     this.layout = new SpoolLayout(config.spoolDir);
+    this.waits = new CommitWaits(metrics, config.compressor.group);
+  }
+
+  /** A fresh view of the compressor's commits, fetched per topic on first use and then kept. */
+  commitSnapshot(): CommitSnapshot {
+    const byTopic = new Map<string, Promise<CommittedOffsets>>();
+    return async (topics) => {
+      const merged = new Map<string, number>();
+      for (const topic of topics) {
+        let fetched = byTopic.get(topic);
+        if (!fetched) byTopic.set(topic, (fetched = this.commits.fetch([topic])));
+        for (const [k, v] of await fetched) merged.set(k, v);
+      }
+      return merged;
+    };
   }
 
   /** Apps present on the spool (directory names that are valid app ids). */
@@ -100,7 +137,15 @@ export class UploadService {
     }
   }
 
-  async upload(app: string, segmentId: string): Promise<UploadOutcome> {
+  /**
+   * Uploads one sealed segment if the compressor has committed its input ('uncommitted' when
+   * not yet). `commits` lets a pass share one look-up of the committed offsets.
+   */
+  async upload(
+    app: string,
+    segmentId: string,
+    commits: CommitSnapshot = this.commitSnapshot(),
+  ): Promise<UploadOutcome> {
     if (!isSafeAppId(app) || !/^[A-Za-z0-9-]+$/.test(segmentId)) {
       throw new Error(`refusing to upload ${JSON.stringify(app)}/${JSON.stringify(segmentId)}`);
     }
@@ -111,19 +156,33 @@ export class UploadService {
       this.config.lockTtlMs,
     );
     if (!lease) return 'busy';
+    const progress: { step: Step } = { step: 'read' };
     try {
       const segment = await readSegment(this.layout.sealedDir(app, segmentId));
-      if (!segment) return 'gone'; // another instance finished it
+      if (!segment) {
+        this.waits.done(app, segmentId);
+        return 'gone'; // another instance finished it
+      }
       if (segment.entries.length === 0) {
-        await fs.rm(segment.dir, { recursive: true, force: true });
+        await this.removeLocal(segment);
         return 'empty';
       }
+      progress.step = 'commit-check';
+      const blocked = firstUncommittedBlock(
+        segment.entries,
+        await commits(inputTopics(segment.entries)),
+      );
+      if (blocked) {
+        this.waits.waiting(app, segmentId, blocked);
+        return 'uncommitted';
+      }
+      this.waits.done(app, segmentId);
       const started = Date.now();
-      await this.uploadSegment(segment, () => lease.assertHeld());
+      await this.uploadSegment(segment, progress, () => lease.assertHeld());
       this.metrics.uploadDuration.observe((Date.now() - started) / 1000);
       return 'uploaded';
     } catch (err) {
-      this.metrics.uploadErrors.inc({ step: 'upload' });
+      this.metrics.uploadErrors.inc({ step: progress.step });
       throw err;
     } finally {
       await lease.release();
@@ -135,7 +194,11 @@ export class UploadService {
    * traces, so it links to the compressor.append span of each block instead of having a parent
    * (known at its start, so a sampled block's upload is sampled too).
    */
-  private async uploadSegment(segment: SegmentState, assertHeld: () => Promise<void>) {
+  private async uploadSegment(
+    segment: SegmentState,
+    progress: { step: Step },
+    assertHeld: () => Promise<void>,
+  ) {
     const { prefix } = this.config.store;
     const { meta } = segment;
     const { app, segmentId } = meta;
@@ -144,38 +207,125 @@ export class UploadService {
     const links = blockLinks(segment);
     await inSpan(SPANS.uploaderSegment, { root: true, attributes, links }, async () => {
       const stepAttributes = { [ATTRS.objectKey]: key };
-      const md5 = await inSpan(SPANS.uploaderUpload, { attributes: stepAttributes }, async () => {
-        const { md5 } = await fileMd5(segment.dataPath);
-        const existing = await this.store.head(key);
-        if (existing?.md5 !== md5 || existing.size !== segment.committedBytes) {
-          await this.store.putFile(key, segment.dataPath, { md5 });
+      progress.step = 'upload';
+      const local = await inSpan(SPANS.uploaderUpload, { attributes: stepAttributes }, async () => {
+        const local = await fileMd5(segment.dataPath);
+        if (local.size !== segment.committedBytes) {
+          throw new Error(
+            `segment ${segment.dir} is damaged: data file has ${local.size} bytes, its manifest covers ${segment.committedBytes}`,
+          );
         }
-        return md5;
+        await this.createOnce(key, local, () =>
+          this.store.putFile(key, segment.dataPath, { md5: local.md5, ifAbsent: true }),
+        );
+        return local;
       });
+      progress.step = 'verify';
       await inSpan(SPANS.uploaderVerify, { attributes: stepAttributes }, async () => {
         const stored = await this.store.head(key);
-        if (!stored || stored.size !== segment.committedBytes || stored.md5 !== md5) {
+        if (!stored || stored.size !== local.size || stored.md5 !== local.md5) {
           throw new Error(
-            `verification of ${key} failed: stored ${stored?.size ?? 'nothing'} bytes md5 ${stored?.md5}, local ${segment.committedBytes} bytes md5 ${md5}`,
+            `verification of ${key} failed: stored ${describe(stored)}, local ${describe(local)}`,
           );
         }
       });
-      const entry = buildIndexEntry(segment, key, md5, Date.now());
+      crashPoint('uploader.after-upload');
+
+      progress.step = 'index';
+      const entry = buildIndexEntry(segment, key, local.md5, Date.now());
       const indexKey = indexEntryKey(prefix, app, segmentId, meta.createdAt);
       await inSpan(SPANS.uploaderIndex, { attributes: { [ATTRS.objectKey]: indexKey } }, () =>
-        this.store.putBuffer(indexKey, Buffer.from(JSON.stringify(entry)), {
-          contentType: 'application/json',
-        }),
+        this.writeIndexEntry(indexKey, entry),
       );
+      crashPoint('uploader.after-index');
+
+      progress.step = 'delete';
       await inSpan(SPANS.uploaderDelete, {}, async () => {
         await assertHeld();
-        await fs.rm(segment.dir, { recursive: true, force: true });
+        await this.removeLocal(segment);
       });
+      // Counted when the segment leaves the spool, so a retried upload is counted once.
       this.countArchived(app, entry.records, entry.bytes);
       this.log.log(
         `uploaded ${key}: ${entry.records} records, ${entry.rawBytes} → ${entry.bytes} bytes in ${entry.blocks.length} blocks`,
       );
     });
+  }
+
+  /**
+   * Stores key create-if-absent. An object already there (an earlier attempt's, before a crash
+   * or with its answer lost) completes the step when it has the expected size and md5; anything
+   * else there is an ArchiveConflictError, never overwritten.
+   */
+  private async createOnce(
+    key: string,
+    expected: { size: number; md5: string },
+    put: () => Promise<unknown>,
+  ): Promise<void> {
+    const check = (stored: ObjectInfo) => {
+      if (stored.size !== expected.size || stored.md5 !== expected.md5) {
+        throw new ArchiveConflictError(key, describe(stored), describe(expected));
+      }
+    };
+    // Looking first spares re-sending a whole segment after a crash.
+    const before = await this.store.head(key);
+    if (before) return check(before);
+    try {
+      await put();
+    } catch (err) {
+      if (!(err instanceof ObjectExistsError)) throw err;
+      const stored = await this.store.head(key);
+      if (!stored) throw new Error(`${key} was reported to exist, then not found; will retry`);
+      check(stored);
+    }
+  }
+
+  /** The first entry written stays (create-if-absent); an equal one found there completes the step. */
+  private async writeIndexEntry(indexKey: string, entry: IndexEntry): Promise<void> {
+    try {
+      await this.store.putBuffer(indexKey, Buffer.from(JSON.stringify(entry)), {
+        contentType: 'application/json',
+        ifAbsent: true,
+      });
+    } catch (err) {
+      if (!(err instanceof ObjectExistsError)) throw err;
+      const body = await this.store.getBuffer(indexKey);
+      let stored: unknown;
+      try {
+        stored = JSON.parse(body.toString('utf8'));
+      } catch {
+        stored = undefined;
+      }
+      if (!sameIndexEntry(stored, entry)) {
+        throw new ArchiveConflictError(
+          indexKey,
+          `an index entry of ${body.length} bytes that differs from this segment's`,
+          `${entry.records} records in ${entry.bytes} bytes, md5 ${entry.md5}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Takes the segment off the spool in one atomic rename out of sealed/, then deletes it, so a
+   * crash midway never leaves half a segment that looks uploadable (e.g. a manifest without data).
+   */
+  private async removeLocal(segment: SegmentState): Promise<void> {
+    const trash = join(this.layout.root, TRASH_DIR);
+    await fs.mkdir(trash, { recursive: true });
+    const name = `${segment.meta.app}.${segment.meta.segmentId}.${randomBytes(4).toString('hex')}`;
+    await fs.rename(segment.dir, join(trash, name));
+    await fs.rm(join(trash, name), { recursive: true, force: true });
+  }
+
+  /** Deletes what a crash left in the trash. */
+  private async emptyTrash(): Promise<void> {
+    const trash = join(this.layout.root, TRASH_DIR);
+    for (const name of await listDirs(trash)) {
+      await fs.rm(join(trash, name), { recursive: true, force: true }).catch((err: unknown) => {
+        this.log.warn(`could not delete ${join(trash, name)}: ${String(err)}`);
+      });
+    }
   }
 
   private countArchived(app: string, records: number, bytes: number): void {
@@ -207,13 +357,19 @@ export class UploadService {
     return stats;
   }
 
-  /** One full pass: seal what is due, then upload every sealed segment. */
-  async pass(): Promise<{ sealed: number; uploaded: number; failed: number }> {
-    const totals = { sealed: 0, uploaded: 0, failed: 0 };
+  /**
+   * One full pass: seal what is due, then upload every sealed segment whose input the compressor
+   * has committed (one look-up of its offsets for the whole pass).
+   */
+  async pass(): Promise<PassTotals> {
+    const totals: PassTotals = { sealed: 0, uploaded: 0, waiting: 0, failed: 0 };
+    await this.emptyTrash();
     const apps = await this.apps();
     const spool = await this.spoolStats(apps);
     this.metrics.openSegments.set(spool.open);
     this.metrics.spoolPendingBytes.set(spool.bytes);
+    const commits = this.commitSnapshot();
+    const waiting = new Set<string>();
     for (const app of apps) {
       // One app's damaged open segment must not stop the pass for every app after it.
       try {
@@ -225,15 +381,33 @@ export class UploadService {
       }
       for (const segmentId of await this.sealedSegmentIds(app)) {
         try {
-          if ((await this.upload(app, segmentId)) === 'uploaded') totals.uploaded++;
+          const outcome = await this.upload(app, segmentId, commits);
+          if (outcome === 'uploaded') totals.uploaded++;
+          if (outcome === 'uncommitted') {
+            totals.waiting++;
+            waiting.add(`${app}/${segmentId}`);
+          }
         } catch (err) {
           totals.failed++;
           this.log.error(`upload of ${app}/${segmentId} failed, will retry: ${String(err)}`);
         }
       }
     }
+    this.waits.keepOnly(waiting);
     return totals;
   }
+}
+
+export interface PassTotals {
+  sealed: number;
+  uploaded: number;
+  /** Sealed segments held back until the compressor commits their input. */
+  waiting: number;
+  failed: number;
+}
+
+function describe(o: { size: number; md5: string } | undefined): string {
+  return o ? `${o.size} bytes md5 ${o.md5 || 'unknown'}` : 'nothing';
 }
 
 function segmentAttributes(segment: SegmentState) {

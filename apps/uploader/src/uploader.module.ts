@@ -2,9 +2,11 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CommonModule, LogsplitConfig, ServiceRuntime } from '@logsplit/common';
 import { Kafka } from 'kafkajs';
+import { CompressorCommits, KafkaCompressorCommits } from './compressor-commits';
 import { SegmentsController } from './segments.controller';
 import { UploadScheduler } from './upload.scheduler';
 import { UploadService } from './upload.service';
+import { uploadStoreProvider } from './upload-store';
 
 @Module({})
 export class UploaderModule {
@@ -16,7 +18,12 @@ export class UploaderModule {
         ScheduleModule.forRoot(),
       ],
       controllers: [SegmentsController],
-      providers: [UploadService, UploadScheduler],
+      providers: [
+        UploadService,
+        UploadScheduler,
+        uploadStoreProvider,
+        { provide: CompressorCommits, useClass: KafkaCompressorCommits },
+      ],
     };
   }
 }

@@ -1,1 +1,2 @@
 export * from './safe-app-id';
+export * from './script-mix';

@@ -1,6 +1,11 @@
 /** Longest app id in bytes: it becomes a directory name and an object-key segment. */
 export const MAX_APP_ID_BYTES = 128;
 
+// Device names Windows resolves in every directory, with or without an extension ("nul.log"):
+// a spool on an SMB share would open the device instead of a directory.
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+const WHITESPACE = /\p{White_Space}/u;
+
 /**
  * Why an id cannot be used as a path component or key segment, whatever pattern the operator
  * configured; undefined when it is safe. These checks are the floor under every pattern.
@@ -15,6 +20,11 @@ export function unsafeAppIdReason(id: string): string | undefined {
   if (id.includes('\ufffd')) return 'contains invalid UTF-8';
   if (id.startsWith('_') || id.startsWith('.') || id.startsWith('-'))
     return 'must start with a letter or digit';
+  // Windows and SMB shares drop a trailing dot, so "app." and "app" would share a directory.
+  if (id.endsWith('.')) return 'must not end with a dot';
+  // Trailing blanks vanish the same way, and any blank splits the id in shell commands.
+  if (WHITESPACE.test(id)) return 'contains whitespace';
+  if (WINDOWS_DEVICE.test(id)) return 'is a reserved device name on Windows';
   return undefined;
 }
 

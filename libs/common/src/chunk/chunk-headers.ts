@@ -25,6 +25,10 @@ export const DLQ_HEADERS = {
   sourceTopic: 'logsplit-src-topic',
   sourcePartition: 'logsplit-src-partition',
   sourceOffset: 'logsplit-src-offset',
+  /** Original size in bytes when the value was cut to fit the DLQ (it stays whole on the source). */
+  truncated: 'logsplit-dlq-truncated',
+  /** SHA-256 (hex) of the whole original value, set with `truncated`. */
+  sha256: 'logsplit-dlq-sha256',
 } as const;
 
 export type DlqReason =
@@ -33,4 +37,6 @@ export type DlqReason =
   | 'invalid-json'
   | 'record-too-large'
   | 'empty-record'
-  | 'invalid-chunk';
+  | 'invalid-chunk'
+  /** Over the splitter's distinct-app limit (LOGSPLIT_MAX_APPS); replay once it has room. */
+  | 'app-cardinality';

@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       driver: 'fs',
       prefix: 'logs',
       fsRoot: './data/bucket',
+      retry: { retries: 6, baseDelayMs: 200, maxDelayMs: 10_000 },
       oss: undefined,
     });
     expect(c.splitter.appId.source).toBe('json');
@@ -122,6 +123,16 @@ describe('loadConfig', () => {
       expect(problemOf({ REDIS_URL: url }, 'REDIS_URL')).toMatch(/redis:\/\/ or rediss:\/\//);
     },
   );
+
+  it('reads LOGSPLIT_SHUTDOWN_TIMEOUT_MS (default 20 s) and rejects one below 1 s', () => {
+    expect(loadConfig('t', {}).shutdownTimeoutMs).toBe(20_000);
+    expect(loadConfig('t', { LOGSPLIT_SHUTDOWN_TIMEOUT_MS: '45000' }).shutdownTimeoutMs).toBe(
+      45_000,
+    );
+    expect(problemOf({ LOGSPLIT_SHUTDOWN_TIMEOUT_MS: '10' }, 'LOGSPLIT_SHUTDOWN_TIMEOUT_MS')).toBe(
+      'LOGSPLIT_SHUTDOWN_TIMEOUT_MS: must be >= 1000 (got "10")',
+    );
+  });
 
   it('rejects an unknown LOGSPLIT_CODEC', () => {
     const p = problemOf({ LOGSPLIT_CODEC: 'lz4' }, 'LOGSPLIT_CODEC');
@@ -221,6 +232,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the app cardinality limit (LOGSPLIT_MAX_APPS, LOGSPLIT_APP_WINDOW_MS)', () => {
+    expect(loadConfig('t', {}).splitter.admission).toEqual({
+      maxApps: 10_000,
+      windowMs: 3_600_000,
+    });
+    expect(
+      loadConfig('t', { LOGSPLIT_MAX_APPS: '100', LOGSPLIT_APP_WINDOW_MS: '60000' }).splitter
+        .admission,
+    ).toEqual({ maxApps: 100, windowMs: 60_000 });
+    expect(problemOf({ LOGSPLIT_MAX_APPS: '0' }, 'LOGSPLIT_MAX_APPS')).toMatch(/must be >= 1/);
+    expect(problemOf({ LOGSPLIT_APP_WINDOW_MS: '10' }, 'LOGSPLIT_APP_WINDOW_MS')).toMatch(
+      /must be >= 1000/,
+    );
+  });
+
   it('requires LOGSPLIT_MAX_CHUNK_BYTES to exceed LOGSPLIT_MAX_RECORD_BYTES', () => {
     for (const chunk of ['4096', '4000']) {
       const p = problemOf(
@@ -234,6 +260,21 @@ describe('loadConfig', () => {
       LOGSPLIT_MAX_CHUNK_BYTES: '4097',
     });
     expect(ok.splitter).toMatchObject({ maxRecordBytes: 4096, maxChunkBytes: 4097 });
+  });
+
+  it('reads the store retry settings and wants a cap no lower than the base', () => {
+    const c = loadConfig('t', {
+      LOGSPLIT_STORE_RETRIES: '0',
+      LOGSPLIT_STORE_RETRY_BASE_MS: '50',
+      LOGSPLIT_STORE_RETRY_MAX_MS: '50',
+    });
+    expect(c.store.retry).toEqual({ retries: 0, baseDelayMs: 50, maxDelayMs: 50 });
+    expect(
+      problemOf(
+        { LOGSPLIT_STORE_RETRY_BASE_MS: '500', LOGSPLIT_STORE_RETRY_MAX_MS: '100' },
+        'LOGSPLIT_STORE_RETRY_MAX_MS',
+      ),
+    ).toMatch(/must be at least LOGSPLIT_STORE_RETRY_BASE_MS \(500\), got 100/);
   });
 
   it.each(['../logs', 'logs/..', 'a/./b', '/logs', 'logs/', 'a//b', 'a b', ''])(

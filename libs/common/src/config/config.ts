@@ -24,6 +24,8 @@ export interface StoreConfig {
   driver: 'fs' | 'oss';
   prefix: string;
   fsRoot: string;
+  /** Retries of failed store requests (the uploader's RetryingStorageDriver). */
+  retry: { retries: number; baseDelayMs: number; maxDelayMs: number };
   oss?: {
     endpoint: string;
     region?: string;
@@ -45,6 +47,8 @@ export interface LogsplitConfig {
   codec: { name: CodecName; level: number };
   writerSlots: number;
   lockTtlMs: number;
+  /** Longest a SIGTERM/SIGINT shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   store: StoreConfig;
   splitter: {
     group: string;
@@ -57,6 +61,8 @@ export interface LogsplitConfig {
     };
     maxRecordBytes: number;
     maxChunkBytes: number;
+    /** Cardinality guard (LOGSPLIT_MAX_APPS, LOGSPLIT_APP_WINDOW_MS). */
+    admission: { maxApps: number; windowMs: number };
   };
   compressor: {
     group: string;
@@ -65,6 +71,8 @@ export interface LogsplitConfig {
     maxMemberBytes: number;
     lockWaitTimeoutMs: number;
     fsync: boolean;
+    /** Below this many free bytes on the spool filesystem appends pause (0 = never). */
+    spoolMinFreeBytes: number;
   };
   uploader: {
     group: string;
@@ -137,10 +145,16 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
     },
     writerSlots: e.LOGSPLIT_WRITER_SLOTS,
     lockTtlMs: e.LOGSPLIT_LOCK_TTL_MS,
+    shutdownTimeoutMs: e.LOGSPLIT_SHUTDOWN_TIMEOUT_MS,
     store: {
       driver: e.LOGSPLIT_STORE_DRIVER,
       prefix: e.LOGSPLIT_STORE_PREFIX,
       fsRoot: e.LOGSPLIT_STORE_FS_ROOT,
+      retry: {
+        retries: e.LOGSPLIT_STORE_RETRIES,
+        baseDelayMs: e.LOGSPLIT_STORE_RETRY_BASE_MS,
+        maxDelayMs: e.LOGSPLIT_STORE_RETRY_MAX_MS,
+      },
       oss:
         e.LOGSPLIT_STORE_DRIVER === 'oss'
           ? {
@@ -164,6 +178,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       },
       maxRecordBytes: e.LOGSPLIT_MAX_RECORD_BYTES,
       maxChunkBytes: e.LOGSPLIT_MAX_CHUNK_BYTES,
+      admission: { maxApps: e.LOGSPLIT_MAX_APPS, windowMs: e.LOGSPLIT_APP_WINDOW_MS },
     },
     compressor: {
       group: e.LOGSPLIT_COMPRESSOR_GROUP,
@@ -172,6 +187,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       maxMemberBytes: e.LOGSPLIT_MAX_MEMBER_BYTES,
       lockWaitTimeoutMs: e.LOGSPLIT_LOCK_WAIT_TIMEOUT_MS,
       fsync: e.LOGSPLIT_FSYNC,
+      spoolMinFreeBytes: e.LOGSPLIT_SPOOL_MIN_FREE_BYTES,
     },
     uploader: {
       group: e.LOGSPLIT_UPLOADER_GROUP,
@@ -229,6 +245,11 @@ function crossFieldProblems(e: Env): string[] {
         'LOGSPLIT_APP_ID_REGEX: needs a capture group (or a group named app) for the app id',
       );
     }
+  }
+  if (e.LOGSPLIT_STORE_RETRY_MAX_MS < e.LOGSPLIT_STORE_RETRY_BASE_MS) {
+    problems.push(
+      `LOGSPLIT_STORE_RETRY_MAX_MS: must be at least LOGSPLIT_STORE_RETRY_BASE_MS (${e.LOGSPLIT_STORE_RETRY_BASE_MS}), got ${e.LOGSPLIT_STORE_RETRY_MAX_MS}`,
+    );
   }
   if (e.LOGSPLIT_MAX_CHUNK_BYTES < e.LOGSPLIT_MAX_RECORD_BYTES + CHUNK_OVERHEAD_BYTES) {
     problems.push(

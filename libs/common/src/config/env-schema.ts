@@ -61,6 +61,8 @@ export const envSchema = z.object({
   LOGSPLIT_CODEC_LEVEL: int(1, 22).optional(),
   LOGSPLIT_WRITER_SLOTS: int(1, 1000).default(10),
   LOGSPLIT_LOCK_TTL_MS: int(1000, 3_600_000).default(30_000),
+  /** SIGTERM → exit within this; keep it below the orchestrator's grace period (60 s here). */
+  LOGSPLIT_SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(20_000),
 
   // --- store ---
   LOGSPLIT_STORE_DRIVER: z.enum(['fs', 'oss']).default('fs'),
@@ -82,6 +84,10 @@ export const envSchema = z.object({
   OSS_ACCESS_KEY_ID: z.string().min(1).optional(),
   OSS_ACCESS_KEY_SECRET: z.string().min(1).optional(),
   OSS_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  /** Retries of a failed store request (5xx, timeouts, resets), capped exponential backoff. */
+  LOGSPLIT_STORE_RETRIES: int(0, 100).default(6),
+  LOGSPLIT_STORE_RETRY_BASE_MS: int(1, 60_000).default(200),
+  LOGSPLIT_STORE_RETRY_MAX_MS: int(1, 600_000).default(10_000),
 
   // --- splitter ---
   LOGSPLIT_SPLITTER_GROUP: z.string().min(1).default('logsplit-splitter'),
@@ -96,6 +102,10 @@ export const envSchema = z.object({
   LOGSPLIT_MAX_RECORD_BYTES: int(1, 7 * 1024 * 1024).default(512 * 1024),
   // Below the by-app topic's max.message.bytes (8 MiB) with room for headers and batch framing.
   LOGSPLIT_MAX_CHUNK_BYTES: int(1024, 7 * 1024 * 1024).default(900 * 1024),
+  /** Most distinct app ids one splitter keeps active; records of further ids go to the DLQ. */
+  LOGSPLIT_MAX_APPS: int(1, 1_000_000).default(10_000),
+  /** An app id with no record for this long stops counting against LOGSPLIT_MAX_APPS. */
+  LOGSPLIT_APP_WINDOW_MS: int(1000).default(3_600_000),
 
   // --- compressor ---
   LOGSPLIT_COMPRESSOR_GROUP: z.string().min(1).default('logsplit-compressor'),
@@ -104,6 +114,8 @@ export const envSchema = z.object({
   LOGSPLIT_MAX_MEMBER_BYTES: int(1024).default(4 * 1024 * 1024),
   LOGSPLIT_LOCK_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LOGSPLIT_FSYNC: bool.default(true),
+  /** Free space the spool filesystem must keep; below it the compressor pauses. 0 = no check. */
+  LOGSPLIT_SPOOL_MIN_FREE_BYTES: int(0).default(1024 * 1024 * 1024),
 
   // --- uploader ---
   LOGSPLIT_UPLOADER_GROUP: z.string().min(1).default('logsplit-uploader'),

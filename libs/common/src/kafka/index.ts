@@ -5,3 +5,7 @@ export * from './producer';
 export * from './topics';
 export * from './backpressure-error';
 export * from './partition-assignment';
+export * from './partition-pause';
+export * from './partition-transactions';
+export * from './pause-reason';
+export * from './read-committed';

@@ -2,9 +2,11 @@ import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
+import type { Metrics } from '../telemetry/metrics';
 import { backoffDelay, sleep } from '../util/backoff';
 import { KafkaBatch } from './kafka-batch';
 import { PartitionAssignment } from './partition-assignment';
+import { describeError, PartitionPause } from './partition-pause';
 
 export interface KafkaBatchServerOptions {
   kafka: Kafka;
@@ -22,16 +24,37 @@ export interface KafkaBatchServerOptions {
   beforeConsume?: () => Promise<void>;
   /** Kept up to date with the partitions this member owns after each group join. */
   assignment?: PartitionAssignment;
-  /** Called after a batch was handled and committed, e.g. to export consumer lag. */
-  onBatchCommitted?: (done: CommittedBatch) => void;
+  /**
+   * Who commits a handled batch's offsets. `transport` (default): this server, once the handler
+   * resolved. `handler`: the handler itself, atomically with its output (a Kafka transaction's
+   * sendOffsets, with KafkaBatch.nextOffset); the server then only advances its fetch position.
+   */
+  offsetCommit?: 'transport' | 'handler';
+  /** Consumer lag and backpressure (paused partitions) are exported here. */
+  metrics?: Metrics;
+  /** Backoff between attempts at a failing batch (defaults 200 ms doubling to 30 s, jittered). */
+  retryBaseMs?: number;
+  retryCapMs?: number;
 }
 
-export interface CommittedBatch {
+/** A batch being handled, as the shutdown log names what it abandons. */
+export interface InFlightBatch {
   topic: string;
   partition: number;
-  /** Messages between the committed offset and the partition's high watermark. */
-  lag: number;
+  firstOffset: string;
+  lastOffset: string;
+  records: number;
+  sinceMs: number;
 }
+
+/** kafkajs error types that mean the group moved on: the batch's partition may be gone. */
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+/** Backoff sleeps are cut in slices so that heartbeats continue and shutdown is noticed. */
+const WAIT_SLICE_MS = 1_000;
 
 /**
  * A Nest transport that hands a whole Kafka batch to one handler and commits the batch's offsets
@@ -39,13 +62,20 @@ export interface CommittedBatch {
  *
  * Nest's built-in Kafka transport calls handlers per message and commits on its own schedule,
  * which cannot express "commit after the durable write of a whole batch"; hence this strategy.
- * A failing handler is retried on the same batch with capped backoff, so a record is never
- * skipped: the partition simply stops advancing until its output can be written.
+ * A failing handler is retried on the same batch with capped, jittered backoff while its
+ * partition is paused (backpressure, reported by PartitionPause), so a record is never skipped:
+ * the partition stops advancing until its output can be written, then resumes by itself.
+ *
+ * Shutdown (close): no batch is fetched any more, retries stop, a batch in hand finishes and is
+ * committed. `abandon()` tells handlers to stop early (KafkaBatch.isStale) when the time is up;
+ * whatever is not committed is replayed by the partition's next owner.
  */
 export class KafkaBatchServer extends Server implements CustomTransportStrategy {
   private readonly log = new Logger(KafkaBatchServer.name);
   private consumer?: Consumer;
   private closing = false;
+  private abandoning = false;
+  private readonly inFlight = new Map<string, InFlightBatch>();
 
   constructor(private readonly options: KafkaBatchServerOptions) {
     super();
@@ -74,6 +104,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      // Upstream output is transactional (the splitter's): never read what may be aborted.
       readUncommitted: false,
       allowAutoTopicCreation: false,
     });
@@ -99,49 +130,123 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
-    const heartbeat = () => payload.heartbeat();
-    const handler = this.getHandlerByPattern(this.options.routes[batch.topic]) as MessageHandler;
-    const stale = () => this.closing || !payload.isRunning() || payload.isStale();
-    const data: KafkaBatch = {
-      topic: batch.topic,
-      partition: batch.partition,
-      messages: batch.messages,
-      heartbeat,
-      isStale: stale,
-    };
-
-    for (let attempt = 0; ; attempt++) {
+    const { topic, partition } = batch;
+    const where = `${topic}[${partition}]@${batch.firstOffset()}`;
+    const handler = this.getHandlerByPattern(this.options.routes[topic]) as MessageHandler;
+    // The partition may be gone: a seek, a crashed runner, or a rebalance seen by a heartbeat.
+    let rebalanced = false;
+    const lost = () => rebalanced || payload.isStale() || (!payload.isRunning() && !this.closing);
+    const heartbeat = async () => {
       try {
-        await lastValueFrom(this.transformToObservable(await handler(data)), {
-          defaultValue: undefined,
-        });
-        break;
+        await payload.heartbeat();
       } catch (err) {
-        if (stale()) return; // another member now owns the partition and replays the batch
-        const delay = backoffDelay(attempt, 200, 30_000);
-        this.log.error(
-          `batch ${batch.topic}[${batch.partition}]@${batch.firstOffset()} failed (attempt ${attempt + 1}), retrying in ${delay} ms: ${describe(err)}`,
-        );
-        await sleep(delay);
-        await heartbeat().catch(() => undefined);
-        if (stale()) return;
+        if (REBALANCE_ERRORS.has((err as { type?: string }).type ?? '')) rebalanced = true;
+        throw err;
       }
-    }
-    if (stale()) return;
+    };
     const last = batch.lastOffset();
-    payload.resolveOffset(last);
-    const next = BigInt(last) + 1n;
-    await this.consumer!.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: next.toString() },
-    ]);
-    this.options.onBatchCommitted?.({
-      topic: batch.topic,
-      partition: batch.partition,
-      lag: Math.max(0, Number(BigInt(batch.highWatermark) - next)),
+    const nextOffset = (BigInt(last) + 1n).toString();
+    const data: KafkaBatch = {
+      topic,
+      partition,
+      messages: batch.messages,
+      nextOffset,
+      heartbeat,
+      isStale: () => lost() || this.abandoning,
+    };
+    const key = `${topic}:${partition}`;
+    this.inFlight.set(key, {
+      topic,
+      partition,
+      firstOffset: batch.messages[0].offset,
+      lastOffset: last,
+      records: batch.messages.length,
+      sinceMs: Date.now(),
     });
-    await heartbeat();
+    const pause = new PartitionPause(this.consumer!, topic, partition, this.options.metrics);
+    const giveUp = () =>
+      lost() ? 'partition revoked' : this.abandoning || this.closing ? 'shutting down' : undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await lastValueFrom(this.transformToObservable(await handler(data)), {
+            defaultValue: undefined,
+          });
+          break;
+        } catch (err) {
+          const why = giveUp();
+          if (why) {
+            pause.end(why);
+            this.log.warn(`batch ${where} not committed (${why}): ${describeError(err)}`);
+            return; // the partition's next owner replays it
+          }
+          const reason = pause.failed(err);
+          const delay = backoffDelay(
+            attempt,
+            this.options.retryBaseMs ?? 200,
+            this.options.retryCapMs ?? 30_000,
+          );
+          // The first failure is reported by the pause itself.
+          if (attempt > 0) {
+            this.log.warn(
+              `batch ${where} failed again (attempt ${attempt + 1}, ${reason}), retrying in ${delay} ms: ${describeError(err)}`,
+            );
+          }
+          if (!(await this.wait(delay, heartbeat, () => giveUp() !== undefined))) {
+            const stopped = giveUp()!;
+            pause.end(stopped);
+            this.log.warn(`batch ${where} not committed (${stopped}), left to be replayed`);
+            return;
+          }
+        }
+      }
+      pause.end('succeeded');
+      if (lost()) return;
+      payload.resolveOffset(last);
+      if (this.options.offsetCommit !== 'handler') {
+        // Straight to the group, not consumer.commitOffsets: that one is a no-op once the
+        // consumer is stopping, and a batch finished during shutdown must still commit.
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
+        });
+      }
+      this.options.metrics?.consumerLag.set(
+        { topic, partition: String(partition) },
+        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))),
+      );
+      await heartbeat().catch(() => undefined);
+    } finally {
+      this.inFlight.delete(key);
+    }
   }
 
+  /** Sleeps `ms` while heartbeating; false as soon as `stop()` says to give up. */
+  private async wait(
+    ms: number,
+    heartbeat: () => Promise<void>,
+    stop: () => boolean,
+  ): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      if (stop()) return false;
+      const left = until - Date.now();
+      if (left <= 0) return true;
+      await sleep(Math.min(WAIT_SLICE_MS, left));
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  /** Batches being handled right now (what a shutdown that runs out of time abandons). */
+  batchesInFlight(): InFlightBatch[] {
+    return [...this.inFlight.values()];
+  }
+
+  /** From now on handlers are told to stop (isStale), and nothing more is retried. */
+  abandon(): void {
+    this.abandoning = true;
+  }
+
+  /** Stops fetching and retrying, lets the batches in hand finish and commit, leaves the group. */
   async close(): Promise<void> {
     this.closing = true;
     await this.consumer?.disconnect();
@@ -154,8 +259,4 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   unwrap<T>(): T {
     return this.consumer as T;
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -5,8 +5,16 @@ export interface KafkaBatch {
   topic: string;
   partition: number;
   messages: KafkaMessage[];
+  /**
+   * The offset to commit once this batch is done: one past its last offset, including control
+   * records that end it. Handlers that commit their own offsets (offsetCommit: 'handler') use it.
+   */
+  nextOffset: string;
   /** Call during long work so the group does not consider this consumer dead. */
   heartbeat(): Promise<void>;
-  /** True once the partition was revoked or the consumer is stopping: stop early, commit nothing. */
+  /**
+   * True once the partition was revoked, or shutdown ran out of time: stop early, commit nothing.
+   * (A plain shutdown does not make a batch stale: the batch in hand finishes and commits.)
+   */
   isStale(): boolean;
 }

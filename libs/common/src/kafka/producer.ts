@@ -1,4 +1,4 @@
-import { Kafka, Producer } from 'kafkajs';
+import { Kafka, Message, Producer } from 'kafkajs';
 import { TOPIC_MAX_MESSAGE_BYTES } from './topics';
 
 /**
@@ -14,6 +14,12 @@ export async function connectProducer(kafka: Kafka): Promise<Producer> {
   });
   await producer.connect();
   return producer;
+}
+
+/** Messages for one topic, as a producer's sendBatch takes them. */
+export interface TopicMessages {
+  topic: string;
+  messages: Message[];
 }
 
 export { TOPIC_MAX_MESSAGE_BYTES };

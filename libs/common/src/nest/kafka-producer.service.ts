@@ -1,12 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Kafka, Message, Producer } from 'kafkajs';
-import { connectProducer } from '../kafka/producer';
+import { Kafka, Producer } from 'kafkajs';
+import { connectProducer, TopicMessages } from '../kafka/producer';
 import { KAFKA } from './tokens';
-
-export interface TopicMessages {
-  topic: string;
-  messages: Message[];
-}
 
 /** The service's one producer, connected at start and flushed at shutdown. */
 @Injectable()

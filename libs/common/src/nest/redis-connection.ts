@@ -15,6 +15,8 @@ export class RedisConnection implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (this.client.status === 'end') return;
+    // QUIT waits for a connection; while Redis is unreachable that would hold up the shutdown.
+    if (this.client.status !== 'ready') return this.client.disconnect();
     await this.client.quit().catch(() => this.client.disconnect());
   }
 }

@@ -11,9 +11,16 @@ import {
   startHealthServer,
   storeProbe,
 } from '../health';
-import { createKafka, ensureTopics, KafkaBatchServer, PartitionAssignment } from '../kafka';
+import {
+  createKafka,
+  describeError,
+  ensureTopics,
+  KafkaBatchServer,
+  PartitionAssignment,
+} from '../kafka';
 import { StorageDriver } from '../storage';
 import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
+import { RethrowFilter } from './rethrow.filter';
 import { REDIS, STORAGE } from './tokens';
 import type Redis from 'ioredis';
 // Compiled along (resolveJsonModule), so the version travels with any build output directory.
@@ -34,6 +41,8 @@ export interface ServiceDefinition {
   /** Topic → @EventPattern name. */
   routes: (config: LogsplitConfig) => Record<string, string>;
   partitionsConsumedConcurrently?: number;
+  /** `handler`: the service commits consumed offsets in its own Kafka transaction (splitter). */
+  offsetCommit?: 'transport' | 'handler';
   /** Dependencies without which the service cannot do its job (gRPC health components). */
   components: HealthComponent[];
 }
@@ -41,12 +50,17 @@ export interface ServiceDefinition {
 const HEALTH_PROBE_INTERVAL_MS = 1_000;
 const HEALTH_PROBE_TIMEOUT_MS = 2_000;
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** Handlers are told to give up this long before the shutdown limit, so their finally blocks run. */
+const ABANDON_MARGIN_MS = 5_000;
 
 /**
  * Starts one logsplit service: validated config, tracing (before anything else creates spans),
  * JSON logs carrying trace ids, the gRPC health and Prometheus servers, the batch-consuming Kafka
- * transport, and a shutdown path on SIGTERM/SIGINT: health NOT_SERVING at once, then the batch in
- * hand finishes and commits, then the servers close and buffered spans are exported.
+ * transport, and a bounded shutdown path on SIGTERM/SIGINT: health NOT_SERVING at once, fetching
+ * and retrying stop, the batch in hand finishes and commits, producers and Redis disconnect, the
+ * servers close and buffered spans are exported. Whatever has not finished within
+ * LOGSPLIT_SHUTDOWN_TIMEOUT_MS is abandoned uncommitted (its partition's next owner replays it),
+ * logged, and the process exits with status 1.
  */
 export async function runService(def: ServiceDefinition): Promise<void> {
   const logger = new TraceLogger({ json: true, context: def.name });
@@ -84,14 +98,38 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   log.log(`metrics listening on http://${metricsServer.host}:${metricsServer.port}/metrics`);
 
   // Filled in as start-up proceeds; a signal can arrive at any point of it.
-  const running: { app?: INestMicroservice; monitor?: HealthMonitor } = {};
+  const running: {
+    app?: INestMicroservice;
+    monitor?: HealthMonitor;
+    server?: KafkaBatchServer;
+  } = {};
   const kafkaHealth = kafkaProbe(config.kafka);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
     runtime.health.shutdown();
-    log.log(`${signal}: shutting down`);
+    const limitMs = config.shutdownTimeoutMs;
+    const t0 = Date.now();
+    log.log(`${signal}: shutting down within ${limitMs} ms`);
+    const abandon = setTimeout(
+      () => {
+        log.warn(`shutdown: ${describeInFlight(running.server)} still running, telling it to stop`);
+        running.server?.abandon();
+      },
+      Math.max(limitMs / 2, limitMs - ABANDON_MARGIN_MS),
+    );
+    const deadline = setTimeout(() => {
+      log.error(
+        `shutdown did not finish within ${limitMs} ms: exiting, abandoning uncommitted ` +
+          `${describeInFlight(running.server)} (replayed by the partitions' next owners)`,
+      );
+      process.exit(1);
+    }, limitMs);
+    let clean = true;
     try {
       await running.app?.close();
+    } catch (err) {
+      clean = false;
+      log.error(`shutdown: closing the service failed: ${describeError(err)}`);
     } finally {
       running.monitor?.stop();
       await kafkaHealth.close().catch(() => undefined);
@@ -99,6 +137,10 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       await metricsServer.close();
       await tracing.shutdown().catch(() => undefined);
     }
+    clearTimeout(abandon);
+    clearTimeout(deadline);
+    log.log(`shut down in ${Date.now() - t0} ms`);
+    if (!clean) process.exit(1);
     process.kill(process.pid, signal);
   };
   for (const s of SIGNALS) process.once(s, (sig: NodeJS.Signals) => void shutdown(sig));
@@ -111,13 +153,15 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
     beforeConsume: () => ensureTopics(kafka, config.topics),
     assignment: runtime.assignment,
-    onBatchCommitted: (b) =>
-      runtime.metrics.consumerLag.set({ topic: b.topic, partition: String(b.partition) }, b.lag),
+    offsetCommit: def.offsetCommit,
+    metrics: runtime.metrics,
   });
+  running.server = server;
   const app = await NestFactory.createMicroservice(def.module(config, kafka, runtime), {
     strategy: server,
     logger,
   });
+  app.useGlobalFilters(new RethrowFilter());
   running.app = app;
   const monitor = new HealthMonitor(
     runtime.health,
@@ -134,6 +178,18 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   await app.listen();
   monitor.start();
   log.log(`${def.name} ${config.instanceId} started`);
+}
+
+function describeInFlight(server: KafkaBatchServer | undefined): string {
+  const batches = server?.batchesInFlight() ?? [];
+  if (batches.length === 0) return 'no batch';
+  const now = Date.now();
+  return batches
+    .map(
+      (b) =>
+        `${b.topic}[${b.partition}]@${b.firstOffset}..${b.lastOffset} (${b.records} records, ${now - b.sinceMs} ms)`,
+    )
+    .join(', ');
 }
 
 function levelsFrom(level: LogsplitConfig['logLevel']) {

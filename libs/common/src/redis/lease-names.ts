@@ -14,3 +14,11 @@ export function appSlotsResource(app: string): string {
 export function segmentUploadResource(app: string, segmentId: string): string {
   return `upload:${appSlotsResource(app)}:${segmentId}`;
 }
+
+/**
+ * Lease resource that fences one partition of a topic: its holder alone appends that partition's
+ * chunks, so what it finds on the spool after taking it is complete (no former owner adds more).
+ */
+export function partitionResource(topic: string, partition: number): string {
+  return `partition:${topic}:${partition}`;
+}

@@ -182,7 +182,10 @@ export class LeaseSemaphore {
         scripts: this.scripts,
         slotKey: slotKeys.slot,
         releaseChannel: releaseChannel(resource),
-        currentFence: async () => Number((await this.redis.get(slotKeys.fence)) ?? 0),
+        currentHolder: async () => {
+          const [token, fence] = await this.redis.mget(slotKeys.slot, slotKeys.fence);
+          return { token, fence: Number(fence ?? 0) };
+        },
         onError: (message, err) =>
           this.logger.warn(`${message}: ${err instanceof Error ? err.message : String(err)}`),
       },

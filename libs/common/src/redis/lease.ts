@@ -6,7 +6,8 @@ export interface LeaseContext {
   scripts: LeaseScripts;
   slotKey: string;
   releaseChannel: string;
-  currentFence(): Promise<number>;
+  /** The token now in the slot key (null if none) and the latest fence issued for the slot. */
+  currentHolder(): Promise<{ token: string | null; fence: number }>;
   onError(message: string, err: unknown): void;
 }
 
@@ -88,7 +89,9 @@ export class Lease {
    * for its slot. Call it right before making a write visible (rename, commit of an intent).
    */
   async isFenceCurrent(): Promise<boolean> {
-    return this.isHeld() && (await this.ctx.currentFence()) === this.fence;
+    if (!this.isHeld()) return false;
+    const now = await this.ctx.currentHolder();
+    return now.token === this.token && now.fence === this.fence;
   }
 
   /**
@@ -99,7 +102,13 @@ export class Lease {
    */
   async assertHeld(): Promise<void> {
     if (this.state === 'released') throw new LeaseLostError(this.resource, this.slot, 'released');
-    if (this.isHeld() && (await this.ctx.currentFence()) !== this.fence) this.lose('fenced');
+    if (this.isHeld()) {
+      // The token as well as the fence: a Redis restarted without persistence forgets both, and
+      // its fresh counter may hand a newer holder the very fence number we hold.
+      const now = await this.ctx.currentHolder();
+      if (now.token !== this.token) this.lose('taken');
+      else if (now.fence !== this.fence) this.lose('fenced');
+    }
     // Re-checked after the round trip: the TTL may have run out meanwhile (timer not yet run).
     if (this.state === 'held' && !this.isHeld()) this.lose('expired');
     if (this.state !== 'held') throw this.lossError();

@@ -1,3 +1,4 @@
+export * from './input-scan';
 export * from './seal';
 export * from './segment-files';
 export * from './segment-meta';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { FileHandle, link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Marks an in-flight put. list() skips such names and the fs driver refuses keys ending so. */
@@ -19,17 +19,29 @@ export interface WrittenFile {
   ino: bigint;
 }
 
+/** dest was there already and mode 'create' left it alone. */
+export class DestinationExistsError extends Error {
+  constructor(readonly dest: string) {
+    super(`${dest} already exists`);
+    this.name = 'DestinationExistsError';
+  }
+}
+
 /**
  * Writes source to dest so that a reader sees no file or the whole file, even across a crash or
  * a power cut: temp file in dest's own directory (rename is atomic only within one filesystem),
  * fsync, rename, fsync of the directory so the rename itself is durable. The md5 is computed from
  * the bytes as they are written; `verify` sees it before the rename and may throw to abort, in
  * which case nothing replaces dest and the temp file is removed.
+ *
+ * Mode 'create' never replaces an existing dest (DestinationExistsError): link(2) fails with
+ * EEXIST atomically, where rename(2) would silently replace.
  */
 export async function writeFileAtomically(
   dest: string,
   source: Source,
   verify: (written: WrittenFile) => void = () => undefined,
+  mode: 'replace' | 'create' = 'replace',
 ): Promise<WrittenFile> {
   const dir = dirname(dest);
   await makeDirDurable(dir);
@@ -37,13 +49,40 @@ export async function writeFileAtomically(
   try {
     const written = await writeAndSync(tmp, source);
     verify(written);
-    await rename(tmp, dest);
+    if (mode === 'create') {
+      if ((await linkNoReplace(tmp, dest)) === 'linked') await unlink(tmp);
+    } else {
+      await rename(tmp, dest);
+    }
     await fsyncDir(dir);
     return written;
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+/** Filesystems without hard links (some SMB/FUSE mounts) say so with one of these. */
+const NO_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'];
+
+async function linkNoReplace(tmp: string, dest: string): Promise<'linked' | 'renamed'> {
+  try {
+    await link(tmp, dest);
+    return 'linked';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') throw new DestinationExistsError(dest);
+    if (!NO_LINKS.includes(code)) throw err;
+  }
+  // Without link(2) the check and the rename are two steps. The uploader holds the segment's
+  // upload lease, so no other writer of this key can come between them.
+  const there = await lstat(dest).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(e)),
+  );
+  if (there) throw new DestinationExistsError(dest);
+  await rename(tmp, dest);
+  return 'renamed';
 }
 
 async function writeAndSync(path: string, source: Source): Promise<WrittenFile> {

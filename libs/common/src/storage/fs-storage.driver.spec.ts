@@ -1,10 +1,17 @@
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  promises as fsp,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStorageDriver } from './fs-storage.driver';
 import { md5Hex } from './md5';
 import { collect, describeStorageContract } from './storage-contract';
-import { ChecksumMismatchError } from './storage-driver';
+import { ChecksumMismatchError, ObjectExistsError } from './storage-driver';
 
 const roots: string[] = [];
 function freshRoot(): string {
@@ -75,5 +82,32 @@ describe('FsStorageDriver', () => {
     const viaLink = new FsStorageDriver(link);
     await viaLink.putBuffer('s/1', Buffer.from('x'));
     expect(await collect(store.list('s/'))).toEqual(['s/1']);
+  });
+
+  it('creates if absent on a filesystem without hard links, leaving no temp file', async () => {
+    const noLinks = jest
+      .spyOn(fsp, 'link')
+      .mockRejectedValue(
+        Object.assign(new Error('EPERM: operation not permitted'), { code: 'EPERM' }),
+      );
+    try {
+      await store.putBuffer('n/1', Buffer.from('first'), { ifAbsent: true });
+      await expect(
+        store.putBuffer('n/1', Buffer.from('second'), { ifAbsent: true }),
+      ).rejects.toBeInstanceOf(ObjectExistsError);
+      expect(noLinks).toHaveBeenCalledTimes(2);
+    } finally {
+      noLinks.mockRestore();
+    }
+    expect((await store.getBuffer('n/1')).toString()).toBe('first');
+    expect(readdirSync(join(root, 'n'))).toEqual(['1']);
+  });
+
+  it('leaves no temp file behind a create-if-absent put that found the key taken', async () => {
+    await store.putBuffer('t/1', Buffer.from('x'));
+    await expect(
+      store.putBuffer('t/1', Buffer.from('y'), { ifAbsent: true }),
+    ).rejects.toBeInstanceOf(ObjectExistsError);
+    expect(readdirSync(join(root, 't'))).toEqual(['1']);
   });
 });

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { FileHandle, open, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { isTempName, Source, writeFileAtomically } from './fs-atomic-write';
+import { DestinationExistsError, isTempName, Source, writeFileAtomically } from './fs-atomic-write';
 import { listKeys } from './fs-list';
 import { Md5Cache } from './fs-md5-cache';
 import { readAll } from './read-all';
@@ -15,6 +15,7 @@ import {
   ChecksumMismatchError,
   InvalidRangeError,
   NotFoundError,
+  ObjectExistsError,
   ObjectInfo,
   PutOptions,
   StorageDriver,
@@ -121,11 +122,23 @@ export class FsStorageDriver implements StorageDriver {
     source: Source,
     opts: PutOptions,
   ): Promise<ObjectInfo> {
-    const { size, md5, ino } = await writeFileAtomically(dest, source, (written) => {
-      if (opts.md5 !== undefined && opts.md5 !== written.md5) {
-        throw new ChecksumMismatchError(key, opts.md5, written.md5);
-      }
-    });
+    let written: { size: number; md5: string; ino: bigint };
+    try {
+      written = await writeFileAtomically(
+        dest,
+        source,
+        (w) => {
+          if (opts.md5 !== undefined && opts.md5 !== w.md5) {
+            throw new ChecksumMismatchError(key, opts.md5, w.md5);
+          }
+        },
+        opts.ifAbsent ? 'create' : 'replace',
+      );
+    } catch (err) {
+      if (err instanceof DestinationExistsError) throw new ObjectExistsError(key);
+      throw err;
+    }
+    const { size, md5, ino } = written;
     // Cache what we just hashed, unless another put already replaced it (then head recomputes).
     const stats = await stat(dest, { bigint: true }).catch(() => undefined);
     if (stats?.ino === ino) this.md5s.set(dest, stats, md5);

@@ -4,3 +4,5 @@ export * from './object-keys';
 export * from './fs-storage.driver';
 export * from './oss-storage.driver';
 export { fileMd5 } from './md5';
+export * from './retrying-storage.driver';
+export { isRetryableStoreError } from './store-errors';

@@ -13,6 +13,7 @@ import {
   ChecksumMismatchError,
   InvalidRangeError,
   NotFoundError,
+  ObjectExistsError,
   ObjectInfo,
   PutOptions,
   StorageDriver,
@@ -34,6 +35,9 @@ type Headers = Record<string, string | undefined>;
 /**
  * Alibaba Cloud OSS through ali-oss. Every put carries Content-MD5, so OSS itself refuses bytes
  * that differ from the ones hashed (InvalidDigest) and a simple put is atomic on OSS's side.
+ * Requests time out after OssConfig.timeoutMs (ali-oss's own per-request timeout, which aborts
+ * the HTTP request); retries are RetryingStorageDriver's, not ali-oss's retryMax, which retries
+ * network errors only, without backoff, and never a streamed put.
  */
 export class OssStorageDriver implements StorageDriver {
   readonly name = 'oss';
@@ -174,13 +178,17 @@ export class OssStorageDriver implements StorageDriver {
     send: (options: OSS.PutObjectOptions) => Promise<OSS.PutObjectResult>,
   ): Promise<ObjectInfo> {
     const headers: Headers = { 'Content-MD5': md5HexToBase64(md5) };
+    // Signed like every x-oss-* header (V1 and V4). OSS ignores it in versioned buckets.
+    if (opts.ifAbsent) headers['x-oss-forbid-overwrite'] = 'true';
     let result: OSS.PutObjectResult;
     try {
       result = await send({ headers, mime: opts.contentType });
     } catch (err) {
-      const { code } = asAliOssError(err);
+      const { code, status } = asAliOssError(err);
       if (code === 'InvalidDigest' || code === 'BadDigest')
         throw new ChecksumMismatchError(key, md5);
+      if (opts.ifAbsent && status === 409 && code === 'FileAlreadyExists')
+        throw new ObjectExistsError(key);
       throw ossStorageError('put', key, this.endpoint, err);
     }
     const stored = md5FromHeaders(result.res.headers as Headers);

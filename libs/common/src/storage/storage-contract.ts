@@ -8,6 +8,7 @@ import {
   ChecksumMismatchError,
   InvalidRangeError,
   NotFoundError,
+  ObjectExistsError,
   StorageDriver,
 } from './storage-driver';
 
@@ -239,6 +240,50 @@ export function describeStorageContract(name: string, makeDriver: DriverFactory)
       expect(await collect(store.list('logs/'))).toEqual(
         [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
       );
+    });
+
+    it('creates an object if absent, and otherwise leaves the one there alone', async () => {
+      const first = Buffer.from('first');
+      expect(await store.putBuffer('c/seg', first, { ifAbsent: true })).toEqual({
+        key: 'c/seg',
+        size: first.length,
+        md5: md5Hex(first),
+      });
+      await expect(
+        store.putBuffer('c/seg', Buffer.from('second'), { ifAbsent: true }),
+      ).rejects.toBeInstanceOf(ObjectExistsError);
+      await expect(
+        store.putFile('c/seg', localFile(Buffer.from('third')), { ifAbsent: true }),
+      ).rejects.toThrow('object already exists, not overwritten: c/seg');
+      // The same bytes again are refused too: telling them apart is the caller's job (head).
+      await expect(store.putBuffer('c/seg', first, { ifAbsent: true })).rejects.toBeInstanceOf(
+        ObjectExistsError,
+      );
+      expect((await store.getBuffer('c/seg')).toString()).toBe('first');
+      expect(await store.head('c/seg')).toEqual({ key: 'c/seg', size: 5, md5: md5Hex(first) });
+      expect(await collect(store.list('c/'))).toEqual(['c/seg']);
+
+      const file = Buffer.from('from a file');
+      await store.putFile('c/file', localFile(file), { ifAbsent: true, md5: md5Hex(file) });
+      expect((await store.getBuffer('c/file')).equals(file)).toBe(true);
+    });
+
+    it('lets exactly one of racing create-if-absent puts win, whole', async () => {
+      const versions = Array.from({ length: 6 }, (_, i) => Buffer.alloc(128 * 1024 + i, 97 + i));
+      const results = await Promise.allSettled(
+        versions.map((v, i) =>
+          i % 2
+            ? store.putBuffer('once', v, { ifAbsent: true })
+            : store.putFile('once', localFile(v), { ifAbsent: true }),
+        ),
+      );
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      expect(won).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ObjectExistsError);
+      }
+      expect((await store.getBuffer('once')).equals(versions[won[0]])).toBe(true);
+      expect(await collect(store.list('once'))).toEqual(['once']);
     });
 
     it('leaves one whole version when puts of one key race', async () => {

@@ -15,6 +15,11 @@ export interface PutOptions {
   /** Lower-case hex MD5 the caller computed; the store must reject the upload if it differs. */
   md5?: string;
   contentType?: string;
+  /**
+   * Create-if-absent: store only when no object is at key, else throw ObjectExistsError and
+   * change nothing. Archives are written so, and never overwritten (OSS x-oss-forbid-overwrite).
+   */
+  ifAbsent?: boolean;
 }
 
 /** Inclusive byte range [start, end]; an end past the object's last byte is clamped to it. */
@@ -30,7 +35,7 @@ export interface ByteRange {
  */
 export interface StorageDriver {
   readonly name: string;
-  /** Uploads a local file under key, replacing any object there. */
+  /** Uploads a local file under key, replacing any object there (unless opts.ifAbsent). */
   putFile(key: string, path: string, opts?: PutOptions): Promise<ObjectInfo>;
   /** Uploads a small in-memory object (index entries). */
   putBuffer(key: string, body: Buffer, opts?: PutOptions): Promise<ObjectInfo>;
@@ -68,6 +73,14 @@ export class ChecksumMismatchError extends Error {
         '; nothing was stored',
     );
     this.name = 'ChecksumMismatchError';
+  }
+}
+
+/** A create-if-absent put found an object at its key: nothing was stored. */
+export class ObjectExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`object already exists, not overwritten: ${key}`);
+    this.name = 'ObjectExistsError';
   }
 }
 

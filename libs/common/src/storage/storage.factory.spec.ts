@@ -4,7 +4,12 @@ import { ossAddressing } from './oss-endpoint';
 import { OssStorageDriver } from './oss-storage.driver';
 import { createStorageDriver } from './storage.factory';
 
-const base: StoreConfig = { driver: 'fs', prefix: 'logs', fsRoot: '/tmp/bucket' };
+const base: StoreConfig = {
+  driver: 'fs',
+  prefix: 'logs',
+  fsRoot: '/tmp/bucket',
+  retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+};
 const oss = {
   endpoint: 'https://oss-cn-shanghai.aliyuncs.com',
   bucket: 'logs-bucket',

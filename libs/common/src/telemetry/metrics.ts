@@ -29,6 +29,9 @@ export class Metrics {
   readonly bytesOut: Counter<'app'>;
   readonly dlqRecords: Counter<'reason'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly admittedApps: Gauge;
+  readonly consumerPaused: Gauge<'topic' | 'partition' | 'reason'>;
+  readonly consumerPauses: Counter<'topic' | 'reason'>;
   readonly chunkBytes: Histogram;
   readonly segmentBytes: Histogram;
   readonly compressionRatio: Histogram;
@@ -38,6 +41,9 @@ export class Metrics {
   readonly spoolPendingBytes: Gauge;
   readonly uploadDuration: Histogram;
   readonly uploadErrors: Counter<'step'>;
+  readonly storeRetries: Counter<'op'>;
+  readonly uploadsAwaitingCommit: Gauge;
+  readonly uploadCommitWait: Gauge;
 
   constructor(service: string, appLabelLimit: number, appAllowList?: readonly string[]) {
     this.apps = new AppLabels(appLabelLimit, appAllowList);
@@ -76,6 +82,21 @@ export class Metrics {
       'Messages behind the high watermark after the last batch, per partition',
       ['topic', 'partition'],
     );
+    this.consumerPaused = gauge(
+      'logsplit_consumer_paused',
+      '1 while a partition is paused because its batch keeps failing (reason: spool, redis, store, kafka, error)',
+      ['topic', 'partition', 'reason'],
+    );
+    this.consumerPauses = counter(
+      'logsplit_consumer_pauses_total',
+      'Times a partition was paused for backpressure, by reason',
+      ['topic', 'reason'],
+    );
+    this.admittedApps = new Gauge({
+      name: 'logsplit_admitted_apps',
+      help: 'App ids the splitter holds active against LOGSPLIT_MAX_APPS (per instance)',
+      registers,
+    });
     this.chunkBytes = histogram('logsplit_chunk_bytes', 'Payload size of chunks', SIZE_BUCKETS);
     this.segmentBytes = histogram(
       'logsplit_segment_bytes',
@@ -114,9 +135,24 @@ export class Metrics {
     );
     this.uploadErrors = counter(
       'logsplit_upload_errors_total',
-      'Failed segment uploads (seal or upload step)',
+      'Failed segment uploads, by the step that failed (seal, commit-check, upload, verify, index, delete)',
       ['step'],
     );
+    this.storeRetries = counter(
+      'logsplit_store_retries_total',
+      'Object store requests retried after a retryable failure (5xx, timeout, reset), by operation',
+      ['op'],
+    );
+    this.uploadsAwaitingCommit = new Gauge({
+      name: 'logsplit_uploads_awaiting_commit',
+      help: "Sealed segments held back because the compressor has not committed their blocks' input offsets",
+      registers,
+    });
+    this.uploadCommitWait = new Gauge({
+      name: 'logsplit_upload_commit_wait_seconds',
+      help: 'How long the longest-held segment has waited for the compressor to commit (a stuck compressor shows here)',
+      registers,
+    });
   }
 
   /** The bounded label value for an app id. */

@@ -37,3 +37,55 @@ export class FaultQueue {
     this.faults = [];
   }
 }
+
+export interface RandomFaultOptions {
+  /** Share of requests that fail, 0..1. */
+  rate: number;
+  /** Faults to pick from, uniformly (default 503, 500, 'reset', 'hang'). */
+  faults?: InjectedFault[];
+  /**
+   * Share of the failing requests that are carried out before they fail (the "ack lost" case:
+   * the object is stored, the client sees an error or a timeout). Default 0.5.
+   */
+  afterApplyRate?: number;
+  /** Same seed, same sequence of decisions for the same sequence of requests. */
+  seed?: number;
+}
+
+const DEFAULT_RANDOM_FAULTS: InjectedFault[] = [503, 500, 'reset', 'hang'];
+
+/** Fails a random share of requests, from a seeded generator so a failing run can be replayed. */
+export class RandomFaults {
+  private readonly rate: number;
+  private readonly faults: InjectedFault[];
+  private readonly afterApplyRate: number;
+  private readonly next: () => number;
+
+  constructor(opts: RandomFaultOptions) {
+    if (!(opts.rate >= 0 && opts.rate <= 1)) {
+      throw new Error(`failRandomly: rate must be within 0..1, got ${opts.rate}`);
+    }
+    this.rate = opts.rate;
+    this.faults = opts.faults?.length ? opts.faults : DEFAULT_RANDOM_FAULTS;
+    this.afterApplyRate = opts.afterApplyRate ?? 0.5;
+    this.next = mulberry32(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
+  }
+
+  take(): { fault: InjectedFault; afterApply: boolean } | undefined {
+    if (this.next() >= this.rate) return undefined;
+    const fault = this.faults[Math.floor(this.next() * this.faults.length)];
+    return { fault, afterApply: this.next() < this.afterApplyRate };
+  }
+}
+
+/** A small, fast 32-bit PRNG (Tommy Ettinger's mulberry32); plenty for picking faults. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}

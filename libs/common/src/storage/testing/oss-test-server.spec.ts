@@ -103,6 +103,21 @@ describe.each([1, 4] as const)('OssTestServer with ali-oss V%i signatures', (ver
     expect(server.keys()).toEqual([]);
   });
 
+  it('honours x-oss-forbid-overwrite with 409 FileAlreadyExists, and signs it', async () => {
+    const forbid = { headers: { 'x-oss-forbid-overwrite': 'true' } };
+    await client(version).put('once', Buffer.from('first'), forbid);
+    expect(await failure(client(version).put('once', Buffer.from('second'), forbid))).toMatchObject(
+      { status: 409, code: 'FileAlreadyExists' },
+    );
+    const strip = (r: OutgoingRequest) => void delete r.params.headers['x-oss-forbid-overwrite'];
+    expect(
+      await failure(client(version, {}, strip).put('once', Buffer.from('third'), forbid)),
+    ).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+    expect(server.object('once')?.toString()).toBe('first');
+    await client(version).put('once', Buffer.from('replaced')); // without the header: replaces
+    expect(server.object('once')?.toString()).toBe('replaced');
+  });
+
   it('ignores changes to headers that are not signed', async () => {
     await client(version, {}, (r) => void (r.params.headers['User-Agent'] = 'changed')).put(
       'k',
@@ -215,6 +230,52 @@ describe('OssTestServer', () => {
       server.count(),
     ]).toEqual([3, 1, 1, 5]);
     expect(server.requests.map((r) => r.status)).toEqual([500, 404, 500, 200, -1]);
+  });
+
+  it('fails a random share of requests, reproducibly for a seed, and counts what it injected', async () => {
+    const c = client(4, { timeout: 300 });
+    const run = async (seed: number) => {
+      server.reset();
+      server.failRandomly({ rate: 0.3, seed });
+      const statuses: (number | string)[] = [];
+      for (let i = 0; i < 40; i++) {
+        statuses.push(
+          await c.put(`r/${i}`, Buffer.from('x')).then(
+            (r) => r.res.status,
+            (e: { status?: number; name?: string }) =>
+              e.name === 'ResponseTimeoutError' ? 'timeout' : (e.status ?? String(e.name)),
+          ),
+        );
+      }
+      return { statuses, injected: server.injectedFaults() };
+    };
+    const a = await run(7);
+    const b = await run(7);
+    expect(b).toEqual(a);
+    const failed = a.statuses.filter((st) => st !== 200).length;
+    expect(a.injected).toBe(failed);
+    expect(failed).toBeGreaterThan(0);
+    expect(failed).toBeLessThan(40);
+    expect(new Set(a.statuses.filter((st) => st !== 200))).toEqual(
+      new Set([500, 503, -1, 'timeout']),
+    );
+    // Half the failed puts were carried out before failing: stored although the client saw an error.
+    const storedAnyway = server.requests.filter(
+      (r) => r.fault !== undefined && server.object(r.key),
+    );
+    expect(storedAnyway.length).toBeGreaterThan(0);
+    expect(storedAnyway.length).toBeLessThan(failed);
+
+    server.failRandomly(undefined);
+    await c.put('r/after', Buffer.from('x'));
+    expect(server.injectedFaults()).toBe(a.injected);
+  });
+
+  it('fails every request at rate 1 with the faults given, and refuses a rate outside 0..1', async () => {
+    server.failRandomly({ rate: 1, faults: [502] });
+    expect(await failure(client(4).head('k'))).toMatchObject({ status: 502 });
+    expect(server.injectedFaults()).toBe(1);
+    expect(() => server.failRandomly({ rate: 1.5 })).toThrow(/rate must be within 0..1, got 1.5/);
   });
 
   it('gives the driver a clear, non-retryable error for a wrong secret', async () => {

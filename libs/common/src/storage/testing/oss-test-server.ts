@@ -2,12 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, isIP } from 'node:net';
 import { OssConfig } from '../oss-endpoint';
-import { FaultMatch, FaultQueue, InjectedFault } from './oss-faults';
+import {
+  FaultMatch,
+  FaultQueue,
+  InjectedFault,
+  RandomFaultOptions,
+  RandomFaults,
+} from './oss-faults';
 import { etagOf, md5Of, MemoryBucket, parseRange } from './oss-memory-bucket';
 import { checkSignature } from './oss-signature';
 import { errorXml, listV2Xml } from './oss-xml';
 
-export type { FaultMatch, InjectedFault } from './oss-faults';
+export type { FaultMatch, InjectedFault, RandomFaultOptions } from './oss-faults';
 
 /**
  * An in-memory stand-in for one OSS bucket, speaking enough of OSS's REST API for ali-oss:
@@ -15,8 +21,9 @@ export type { FaultMatch, InjectedFault } from './oss-faults';
  * signatures checked as OSS checks them. Listens on 127.0.0.1: for an IP endpoint ali-oss keeps
  * the IP in the URL and names the bucket in the Host header ('<bucket>.<region>.aliyuncs.com'),
  * which is where this server reads it from; a dotless host name (cname addressing, e.g.
- * 'localhost') means "the bucket". Chaos tests inject faults with failNext() and read what
- * happened from requests.
+ * 'localhost') means "the bucket". Honours x-oss-forbid-overwrite (409 FileAlreadyExists) as
+ * OSS does in an unversioned bucket. Tests inject faults with failNext() (exact) or
+ * failRandomly() (chaos), and read what happened from requests and injectedFaults().
  */
 
 export type OssOperation =
@@ -37,8 +44,10 @@ export interface RecordedRequest {
   /** Decoded object key; '' for bucket-level requests (listing). */
   key: string;
   op: OssOperation;
-  /** HTTP status answered; -1 for a dropped connection, 0 while unanswered. */
+  /** HTTP status answered; -1 for a dropped connection, 0 while unanswered (or hung). */
   status: number;
+  /** The fault injected into this request, if any. */
+  fault?: InjectedFault;
   /** ListObjectsV2 only: the prefix listed. */
   prefix?: string;
   /** GetObject only: body bytes answered (a range's or the whole object's). */
@@ -80,6 +89,8 @@ export class OssTestServer {
   readonly requests: RecordedRequest[] = [];
   private readonly objects = new MemoryBucket();
   private readonly faults = new FaultQueue();
+  private randomFaults?: RandomFaults;
+  private injected = 0;
   private readonly maxClockSkewMs: number;
   private readonly clock: () => number;
   private readonly server: Server;
@@ -130,6 +141,21 @@ export class OssTestServer {
     this.faults.add(n, fault, match);
   }
 
+  /**
+   * From now on a share `rate` of the requests that pass the signature check fail with one of
+   * `faults` (default 503, 500, 'reset', 'hang'; for 'hang' only the client's timeout ends the
+   * request), half of them after being carried out unless afterApplyRate says otherwise.
+   * failRandomly(undefined) turns it off. Queued failNext() faults take precedence.
+   */
+  failRandomly(opts: RandomFaultOptions | undefined): void {
+    this.randomFaults = opts === undefined ? undefined : new RandomFaults(opts);
+  }
+
+  /** Faults injected so far, by failNext() and failRandomly() together. */
+  injectedFaults(): number {
+    return this.injected;
+  }
+
   /** How many requests arrived, optionally only of one method and/or for one key. */
   count(method?: string, key?: string): number {
     return this.requests.filter(
@@ -153,6 +179,8 @@ export class OssTestServer {
   reset(): void {
     this.objects.clear();
     this.faults.clear();
+    this.randomFaults = undefined;
+    this.injected = 0;
     this.requests.length = 0;
   }
 
@@ -185,8 +213,10 @@ export class OssTestServer {
     if (denied)
       return send(this.error(p, denied.status, denied.code, denied.message, denied.extra));
 
-    const fault = this.faults.take(p.method, p.key);
+    const fault = this.faults.take(p.method, p.key) ?? this.randomFaults?.take();
     if (!fault) return send(this.apply(p));
+    this.injected++;
+    record.fault = fault.fault;
     if (fault.afterApply) this.apply(p);
     if (fault.fault === 'hang') return; // close() ends it
     if (fault.fault === 'reset') {
@@ -227,6 +257,14 @@ export class OssTestServer {
     const claimed = p.req.headers['content-md5']?.toString();
     if (claimed !== undefined && !Buffer.from(claimed, 'base64').equals(md5Of(p.body))) {
       return this.error(p, 400, 'InvalidDigest', 'The Content-MD5 you specified is not valid.');
+    }
+    if (p.req.headers['x-oss-forbid-overwrite'] === 'true' && this.objects.get(p.key)) {
+      return this.error(
+        p,
+        409,
+        'FileAlreadyExists',
+        'The object you specified already exists and can not be overwritten.',
+      );
     }
     const contentType = p.req.headers['content-type'] ?? 'application/octet-stream';
     const obj = this.objects.put(p.key, p.body, contentType, new Date(this.clock()));

@@ -1,0 +1,74 @@
+/**
+ * read_committed for kafkajs 2.2.4 consumers. kafkajs drops the records of aborted transactions
+ * with a filter that assumes the fetch response lists aborted transactions by first offset and
+ * activates at most one of them per record; the broker lists them in abort order (the Java
+ * client sorts them for this reason), and a partition written by several transactional
+ * producers (one per raw partition here) often holds overlapping aborted transactions. Records of
+ * an aborted transaction then reach the consumer: duplicates downstream of a crashed splitter.
+ *
+ * `installReadCommittedFix` puts the Java client's algorithm in place of kafkajs' filter; it must
+ * run before kafkajs loads its consumer (libs/common's index does it first thing).
+ */
+
+interface FilterableMessage {
+  offset: string;
+  key?: Buffer | null;
+  batchContext: { producerId: string; inTransaction: boolean };
+}
+
+interface AbortedTransaction {
+  producerId: string;
+  firstOffset: string;
+}
+
+const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
+
+const isAbortMarker = (m: FilterableMessage): boolean =>
+  m.key != null && Buffer.from(m.key).equals(ABORT_MARKER_KEY);
+
+/** The records (and control records) of `messages` that no aborted transaction wrote. */
+export function filterAbortedMessages<M extends FilterableMessage>({
+  messages,
+  abortedTransactions,
+}: {
+  messages: M[];
+  abortedTransactions?: AbortedTransaction[];
+}): M[] {
+  if (!abortedTransactions?.length) return messages;
+  const pending = [...abortedTransactions].sort((a, b) =>
+    BigInt(a.firstOffset) < BigInt(b.firstOffset) ? -1 : 1,
+  );
+  const aborted = new Set<string>();
+  return messages.filter((m) => {
+    const offset = BigInt(m.offset);
+    // Every aborted transaction that has begun by this record, not just the next one.
+    while (pending.length > 0 && BigInt(pending[0].firstOffset) <= offset) {
+      aborted.add(String(pending.shift()!.producerId));
+    }
+    const producerId = String(m.batchContext.producerId);
+    if (isAbortMarker(m)) {
+      aborted.delete(producerId); // that producer's aborted transaction ends here
+      return true;
+    }
+    return !(m.batchContext.inTransaction && aborted.has(producerId));
+  });
+}
+
+/** Replaces kafkajs' filter before kafkajs' consumer has loaded it; idempotent. */
+export function installReadCommittedFix(): void {
+  const filterId = require.resolve('kafkajs/src/consumer/filterAbortedMessages');
+  const cached = require.cache[filterId];
+  if (cached?.exports === filterAbortedMessages) return;
+  if (require.cache[require.resolve('kafkajs/src/consumer/batch')]) {
+    process.stderr.write(
+      'logsplit: kafkajs was loaded before the read_committed fix could be installed; ' +
+        'records of aborted transactions may be read. Import @logsplit/common before kafkajs.\n',
+    );
+    return;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only to be replaced
+  require(filterId);
+  const entry = require.cache[filterId];
+  // Absent under a module system of its own (jest): tests mock the module instead.
+  if (entry) entry.exports = filterAbortedMessages;
+}
