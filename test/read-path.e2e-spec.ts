@@ -142,12 +142,7 @@ describe('read path: logsplit logs reads back one app from a real run', () => {
     oss.requests.length = 0;
     const { stdout } = await cli(['logs', '--app', APP, ...window, '--quiet'], {
       ...p.env,
-      LOGSPLIT_STORE_DRIVER: 'oss',
-      OSS_ENDPOINT: oss.endpoint,
-      OSS_REGION: oss.region,
-      OSS_BUCKET: oss.bucket,
-      OSS_ACCESS_KEY_ID: oss.accessKeyId,
-      OSS_ACCESS_KEY_SECRET: oss.accessKeySecret,
+      ...oss.env(),
     });
     expect([...splitLines(stdout)].sort()).toEqual([...linesOf(1)].sort());
 

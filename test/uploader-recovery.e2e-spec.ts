@@ -173,12 +173,7 @@ describe('uploader against an OSS that fails 20% of requests (errors, resets, ha
       LOGSPLIT_MAX_CHUNK_BYTES: '2048',
       LOGSPLIT_MAX_MEMBER_BYTES: '2048',
       LOGSPLIT_SEGMENT_MAX_BYTES: '4096',
-      LOGSPLIT_STORE_DRIVER: 'oss',
-      OSS_ENDPOINT: oss.endpoint,
-      OSS_REGION: oss.region,
-      OSS_BUCKET: oss.bucket,
-      OSS_ACCESS_KEY_ID: oss.accessKeyId,
-      OSS_ACCESS_KEY_SECRET: oss.accessKeySecret,
+      ...oss.env(),
       // A hung request is given up after this; the retry then goes out at once.
       OSS_TIMEOUT_MS: '1500',
       LOGSPLIT_STORE_RETRY_BASE_MS: '50',

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../apps/cli/src/workload';
+import { mulberry32 } from '@logsplit/common/util/mulberry32';
 import { SERVICES } from './fleet';
 import { ServiceName } from '../support/services';
 

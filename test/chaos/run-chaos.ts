@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { CRASH_POINTS } from '@logsplit/common/fault/crash-points';
 import { InjectedFault } from '@logsplit/common/storage/testing/oss-faults';
 import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
-import { mulberry32 } from '../../apps/cli/src/workload';
+import { mulberry32 } from '@logsplit/common/util/mulberry32';
 import { pipelineEnv, spoolSegments } from '../support/pipeline';
 import { PeakMemory } from '../support/proc-memory';
 import { ServiceName } from '../support/services';
@@ -87,12 +87,7 @@ export async function runChaos(o: ChaosOptions, infra: ChaosInfra): Promise<Chao
   const memory = new PeakMemory();
   const p = pipelineEnv(
     {
-      LOGSPLIT_STORE_DRIVER: 'oss',
-      OSS_ENDPOINT: oss.endpoint,
-      OSS_REGION: oss.region,
-      OSS_BUCKET: oss.bucket,
-      OSS_ACCESS_KEY_ID: oss.accessKeyId,
-      OSS_ACCESS_KEY_SECRET: oss.accessKeySecret,
+      ...oss.env(),
       // A hung store request must end soon enough for the run to make progress.
       OSS_TIMEOUT_MS: '3000',
       LOGSPLIT_SEGMENT_MAX_AGE_MS: '15000',

@@ -27,6 +27,11 @@ export interface RunningService {
 }
 
 let counter = 0;
+/**
+ * Jest loads this module afresh for each test file of a run (same pid), so the counter restarts:
+ * the module's load time keeps one file's instance ids and log files apart from the next's.
+ */
+const loadedAt = Date.now().toString(36);
 
 /**
  * Starts a built service (dist/) as its own process with the given environment, the way the
@@ -51,7 +56,7 @@ export async function startService(
 ): Promise<RunningService> {
   const logDir = opts.logDir ?? LOG_DIR;
   mkdirSync(logDir, { recursive: true });
-  const id = `${name}-${process.pid}-${++counter}`;
+  const id = `${name}-${process.pid}-${loadedAt}-${++counter}`;
   const logFile = join(logDir, `${id}.log`);
   const log = createWriteStream(logFile);
   const t0 = performance.now();

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mulberry32 } from '@logsplit/common/util';
 
 /**
  * Real log lines from loghub (../shared/data/loghub beside the repo), read at run time; `dir`
@@ -27,18 +28,6 @@ export function loadSampleLines(
     }
   }
   return lines;
-}
-
-/** Deterministic PRNG so a failing run can be replayed with the same seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Samples ranks 0..n-1 with P(k) ∝ 1/(k+1)^s: a few hot apps and a long tail. */

@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -415,7 +416,7 @@ describe('UploadService.sealDue', () => {
     expect(semaphore.held).toBe(0);
   });
 
-  it('seals each due slot, and leaves empty segments and busy slots alone', async () => {
+  it('seals each due slot, removes old slots without a confirmed block, leaves busy slots alone', async () => {
     const a = await openSegment(['a\n'], APP, 0);
     const b = await openSegment(['b\n'], APP, 3);
     await openSegment(['c\n'], APP, 5);
@@ -437,12 +438,30 @@ describe('UploadService.sealDue', () => {
     );
     mkdirSync(join(layout.openRoot(APP), 'not-a-slot'), { recursive: true });
 
+    // A writer died before its first manifest line: a torn block, nothing confirmed.
+    writeFileSync(join(emptyDir, 'data.log.gz'), 'torn');
+
+    expect(await service.sealDue(APP, T0 + MAX_AGE_MS - 1)).toBe(0);
+    expect(existsSync(emptyDir)).toBe(true);
+
     expect(await service.sealDue(APP, T0 + 10 * MAX_AGE_MS)).toBe(2);
     expect((await service.sealedSegmentIds(APP)).sort()).toEqual([a, b].sort());
     expect(existsSync(layout.openDir(APP, 5))).toBe(true);
-    expect(existsSync(emptyDir)).toBe(true);
-    expect(semaphore.calls.map((c) => c.slot).sort()).toEqual([0, 3, 5]);
+    expect(existsSync(emptyDir)).toBe(false);
+    // Begun just now (its directory's mtime), so not yet abandoned.
+    expect(existsSync(layout.openDir(APP, 7))).toBe(true);
+    expect(semaphore.calls.map((c) => c.slot).sort((x, y) => x - y)).toEqual([0, 3, 5, 8]);
     expect(semaphore.held).toBe(0);
+  });
+
+  it('removes a slot directory without meta.json once it is older than the segment age', async () => {
+    const dir = layout.openDir(APP, 2);
+    mkdirSync(dir, { recursive: true });
+    const mtime = statSync(dir).mtimeMs;
+    expect(await service.sealDue(APP, mtime + MAX_AGE_MS - 1)).toBe(0);
+    expect(existsSync(dir)).toBe(true);
+    expect(await service.sealDue(APP, mtime + MAX_AGE_MS)).toBe(0);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('seals a segment that reached the size limit whatever its age', async () => {

@@ -108,8 +108,8 @@ export class UploadService {
     for (const name of await listDirs(this.layout.openRoot(app))) {
       const slot = parseSlotDirName(name);
       if (slot === undefined) continue;
-      const peek = await readSegment(this.layout.openDir(app, slot));
-      if (!peek || !isDue(peek.meta.createdAt, peek.committedBytes)) continue;
+      const dir = this.layout.openDir(app, slot);
+      if ((await dueAction(dir)) === undefined) continue;
       const lease = await this.semaphore.tryAcquireSlot(
         appSlotsResource(app),
         slot,
@@ -117,9 +117,15 @@ export class UploadService {
       );
       if (!lease) continue;
       try {
-        const segment = await readSegment(this.layout.openDir(app, slot));
-        if (!segment || !isDue(segment.meta.createdAt, segment.committedBytes)) continue;
+        const action = await dueAction(dir);
+        if (!action) continue;
         await lease.assertHeld();
+        if (action.kind === 'discard') {
+          await this.discard(dir, `${app}.${name}`);
+          this.log.log(`removed ${dir}: no block was ever confirmed in it and it is past its age`);
+          continue;
+        }
+        const segment = action.segment;
         await inSpan(
           SPANS.uploaderSeal,
           { root: true, attributes: segmentAttributes(segment), links: blockLinks(segment) },
@@ -132,8 +138,28 @@ export class UploadService {
     }
     return sealed;
 
-    function isDue(createdAt: number, bytes: number) {
-      return bytes > 0 && (now - createdAt >= segmentMaxAgeMs || bytes >= segmentMaxBytes);
+    /**
+     * 'seal' for a segment with blocks that is old or big enough; 'discard' for a slot directory
+     * that never got a confirmed block and is past the age (its writer died before the first
+     * manifest line, and no write came to that slot since): nothing would ever seal it.
+     */
+    async function dueAction(
+      dir: string,
+    ): Promise<{ kind: 'seal'; segment: SegmentState } | { kind: 'discard' } | undefined> {
+      const segment = await readSegment(dir);
+      if (!segment) {
+        const mtime = await fs.stat(dir).then(
+          (st) => st.mtimeMs,
+          () => undefined,
+        );
+        return mtime !== undefined && now - mtime >= segmentMaxAgeMs
+          ? { kind: 'discard' }
+          : undefined;
+      }
+      const bytes = segment.committedBytes;
+      const old = now - segment.meta.createdAt >= segmentMaxAgeMs;
+      if (bytes === 0) return old ? { kind: 'discard' } : undefined;
+      return old || bytes >= segmentMaxBytes ? { kind: 'seal', segment } : undefined;
     }
   }
 
@@ -310,12 +336,16 @@ export class UploadService {
    * Takes the segment off the spool in one atomic rename out of sealed/, then deletes it, so a
    * crash midway never leaves half a segment that looks uploadable (e.g. a manifest without data).
    */
-  private async removeLocal(segment: SegmentState): Promise<void> {
+  private removeLocal(segment: SegmentState): Promise<void> {
+    return this.discard(segment.dir, `${segment.meta.app}.${segment.meta.segmentId}`);
+  }
+
+  private async discard(dir: string, name: string): Promise<void> {
     const trash = join(this.layout.root, TRASH_DIR);
     await fs.mkdir(trash, { recursive: true });
-    const name = `${segment.meta.app}.${segment.meta.segmentId}.${randomBytes(4).toString('hex')}`;
-    await fs.rename(segment.dir, join(trash, name));
-    await fs.rm(join(trash, name), { recursive: true, force: true });
+    const target = join(trash, `${name}.${randomBytes(4).toString('hex')}`);
+    await fs.rename(dir, target);
+    await fs.rm(target, { recursive: true, force: true });
   }
 
   /** Deletes what a crash left in the trash. */

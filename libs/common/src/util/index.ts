@@ -1,2 +1,3 @@
 export * from './backoff';
 export * from './map-limit';
+export * from './mulberry32';

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../util/mulberry32';
 /** What an injected failure does: answer with an HTTP status, drop the connection, or never answer. */
 export type InjectedFault = number | 'reset' | 'hang';
 
@@ -76,16 +77,4 @@ export class RandomFaults {
     const fault = this.faults[Math.floor(this.next() * this.faults.length)];
     return { fault, afterApply: this.next() < this.afterApplyRate };
   }
-}
-
-/** A small, fast 32-bit PRNG (Tommy Ettinger's mulberry32); plenty for picking faults. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }

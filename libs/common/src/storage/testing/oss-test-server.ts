@@ -123,6 +123,18 @@ export class OssTestServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** The environment that points a logsplit service or the CLI at this server. */
+  env(): Record<string, string> {
+    return {
+      LOGSPLIT_STORE_DRIVER: 'oss',
+      OSS_ENDPOINT: this.endpoint,
+      OSS_REGION: this.region,
+      OSS_BUCKET: this.bucket,
+      OSS_ACCESS_KEY_ID: this.accessKeyId,
+      OSS_ACCESS_KEY_SECRET: this.accessKeySecret,
+    };
+  }
+
   /** Settings for OssStorageDriver (and StoreConfig.oss) that reach this server. */
   config(overrides: Partial<OssConfig> = {}): OssConfig {
     return {
