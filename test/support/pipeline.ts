@@ -49,6 +49,8 @@ export function pipelineEnv(
     LOGSPLIT_SPOOL_DIR: spoolDir,
     LOGSPLIT_STORE_FS_ROOT: bucketDir,
     LOGSPLIT_STORE_PREFIX: prefix,
+    // A SIGKILLed member's partitions move after 10 s instead of 30: recovery tests wait less.
+    KAFKA_SESSION_TIMEOUT_MS: '10000',
     ...overrides,
   };
   return { env, topics, spoolDir, bucketDir, prefix };

@@ -35,7 +35,11 @@ describe('loadConfig', () => {
     expect(c.service).toBe('uploader');
     expect(c.instanceId).toMatch(/\S+-\d+$/);
     expect(c.logLevel).toBe('info');
-    expect(c.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'logsplit-uploader' });
+    expect(c.kafka).toEqual({
+      brokers: ['127.0.0.1:9092'],
+      clientId: 'logsplit-uploader',
+      sessionTimeoutMs: 30_000,
+    });
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.topics).toEqual({
       raw: 'logs.raw',
@@ -76,7 +80,11 @@ describe('loadConfig', () => {
       LOGSPLIT_STORE_PREFIX: 'a/b-c/d.e',
       ...OSS_ENV,
     });
-    expect(c.kafka).toEqual({ brokers: ['k1:9092', 'k2:19092'], clientId: 'me' });
+    expect(c.kafka).toEqual({
+      brokers: ['k1:9092', 'k2:19092'],
+      clientId: 'me',
+      sessionTimeoutMs: 30_000,
+    });
     expect(c.redisUrl).toBe('rediss://r.example:6380/2');
     expect(c.instanceId).toBe('box-7');
     expect(c.writerSlots).toBe(3);
@@ -131,6 +139,16 @@ describe('loadConfig', () => {
     );
     expect(problemOf({ LOGSPLIT_SHUTDOWN_TIMEOUT_MS: '10' }, 'LOGSPLIT_SHUTDOWN_TIMEOUT_MS')).toBe(
       'LOGSPLIT_SHUTDOWN_TIMEOUT_MS: must be >= 1000 (got "10")',
+    );
+  });
+
+  it('reads KAFKA_SESSION_TIMEOUT_MS (default 30 s) within the range brokers accept', () => {
+    expect(loadConfig('t', {}).kafka.sessionTimeoutMs).toBe(30_000);
+    expect(loadConfig('t', { KAFKA_SESSION_TIMEOUT_MS: '10000' }).kafka.sessionTimeoutMs).toBe(
+      10_000,
+    );
+    expect(problemOf({ KAFKA_SESSION_TIMEOUT_MS: '3000' }, 'KAFKA_SESSION_TIMEOUT_MS')).toBe(
+      'KAFKA_SESSION_TIMEOUT_MS: must be >= 6000 (got "3000")',
     );
   });
 

@@ -9,6 +9,8 @@ export type AppIdSource = 'json' | 'header' | 'key' | 'regex';
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
+  /** How long the group waits for a silent member (e.g. SIGKILLed) before moving its partitions. */
+  sessionTimeoutMs: number;
 }
 
 export interface TopicsConfig {
@@ -128,7 +130,11 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
     service,
     instanceId,
     logLevel: e.LOGSPLIT_LOG_LEVEL,
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID ?? `logsplit-${service}` },
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID ?? `logsplit-${service}`,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    },
     redisUrl: e.REDIS_URL,
     topics: {
       raw: e.LOGSPLIT_TOPIC_RAW,

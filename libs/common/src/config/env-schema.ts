@@ -44,6 +44,8 @@ export const envSchema = z.object({
   // --- shared ---
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  // The broker refuses values outside its group.min/max.session.timeout.ms (6 s – 30 min).
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).default(30_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')

@@ -153,6 +153,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
     beforeConsume: () => ensureTopics(kafka, config.topics),
     assignment: runtime.assignment,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     offsetCommit: def.offsetCommit,
     metrics: runtime.metrics,
   });
