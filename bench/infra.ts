@@ -56,23 +56,6 @@ export async function startInfra(root: string, dir: string): Promise<Infra> {
   }
 }
 
-export async function createTopics(kafka: Kafka, topics: Record<string, number>): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.entries(topics).map(([topic, numPartitions]) => ({
-        topic,
-        numPartitions,
-        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
-      })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();

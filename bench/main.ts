@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createTopics, startInfra, type Infra } from './infra';
+import { createTopicsWith } from '../test/support/pipeline';
+import { startInfra, type Infra } from './infra';
 import { runLimit } from './limit-pipeline';
 import { chart, markdown, summary, type BenchReport } from './report';
 import { runLogsplit, type LogsplitResult } from './run-logsplit';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     say(`broker ${infra.brokers}, redis ${infra.redisUrl}`);
 
     const limitTopic = 'bench-limit-raw';
-    await createTopics(infra.kafka, { [limitTopic]: 6 });
+    await createTopicsWith(infra.kafka, { [limitTopic]: 6 });
     say('limit pipeline (kcat → mawk → CLI) …');
     const limit = await runLimit({
       brokers: infra.brokers,

@@ -1,11 +1,11 @@
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTopics, exited, Infra, produce } from './infra';
+import { exited, Infra, produce } from './infra';
 import { percentile, ProcSample, sampleProc } from './metrics';
 import { SpoolWatch } from './spool-watch';
 import type { Workload } from './workload';
-import { pipelineEnv } from '../test/support/pipeline';
+import { createTopicsWith, pipelineEnv } from '../test/support/pipeline';
 import { RunningService, ServiceName, startService } from '../test/support/services';
 
 export interface ServiceStats {
@@ -82,7 +82,7 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
     },
     { dir: o.dir, kafkaBrokers: o.infra.brokers, redisUrl: o.infra.redisUrl },
   );
-  await createTopics(o.infra.kafka, {
+  await createTopicsWith(o.infra.kafka, {
     [topics.raw]: o.rawPartitions,
     [topics.byApp]: o.byAppPartitions,
     [topics.dlq]: 1,

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin } from 'kafkajs';
 import { CrashPoint } from '@logsplit/common/fault';
-import { generateGoodRecords } from '../apps/cli/src/workload';
 import { decodeWithCli, readIndexEntries, splitRecords } from './support/archive';
 import {
   createTopics,
   PipelineEnv,
   pipelineEnv,
+  produceGoodRecords,
   spoolRecords,
   testKafka,
   waitFor,
@@ -126,22 +126,7 @@ describe('compressor recovery: SIGKILL at each crash point, no record lost or du
 
   async function produce(p: PipelineEnv, seed: number): Promise<Map<string, string[]>> {
     await createTopics(kafka, Object.values(p.topics), PARTITIONS);
-    const good = generateGoodRecords(RECORDS, APPS, seed);
-    const producer = kafka.producer({ idempotent: true });
-    await producer.connect();
-    await producer.send({
-      topic: p.topics.raw,
-      acks: -1,
-      messages: good.map((r) => ({ value: r.value })),
-    });
-    await producer.disconnect();
-    const expected = new Map<string, string[]>();
-    for (const r of good) {
-      const lines = expected.get(r.app) ?? [];
-      lines.push(r.value.toString('utf8').replace(/\n$/, ''));
-      expected.set(r.app, lines);
-    }
-    return expected;
+    return produceGoodRecords(kafka, p.topics.raw, RECORDS, APPS, seed);
   }
 
   /** Until `group` has committed every message of `topic`. */

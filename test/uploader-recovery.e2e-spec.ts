@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { CrashPoint } from '@logsplit/common/fault';
 import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
-import { generateGoodRecords } from '../apps/cli/src/workload';
 import {
   ArchivedIndexEntry,
   decodeWithCli,
@@ -15,11 +14,13 @@ import {
   createTopics,
   PipelineEnv,
   pipelineEnv,
+  produceGoodRecords,
   spoolSegments,
   testKafka,
   waitFor,
   waitForArchive,
 } from './support/pipeline';
+import { IndexedRecords, mirrorBucket } from './support/oss-bucket';
 import { RunningService, startService } from './support/services';
 
 const RECORDS = 3000;
@@ -42,24 +43,7 @@ function smallPipeline(overrides: Record<string, string> = {}): PipelineEnv {
 async function produce(p: PipelineEnv, seed: number) {
   const kafka = testKafka();
   await createTopics(kafka, Object.values(p.topics), 3);
-  const good = generateGoodRecords(RECORDS, APPS, seed);
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
-  for (let i = 0; i < good.length; i += 1000) {
-    await producer.send({
-      topic: p.topics.raw,
-      acks: -1,
-      messages: good.slice(i, i + 1000).map((r) => ({ value: r.value })),
-    });
-  }
-  await producer.disconnect();
-  const expected = new Map<string, string[]>();
-  for (const r of good) {
-    const lines = expected.get(r.app) ?? [];
-    lines.push(r.value.toString('utf8').replace(/\n$/, ''));
-    expected.set(r.app, lines);
-  }
-  return expected;
+  return produceGoodRecords(kafka, p.topics.raw, RECORDS, APPS, seed);
 }
 
 interface Indexed extends ArchivedIndexEntry {
@@ -192,11 +176,10 @@ describe('uploader against an OSS that fails 20% of requests (errors, resets, ha
   }, 60_000);
 
   it('archives every record exactly once despite the faults', async () => {
+    const indexed = new IndexedRecords(oss, p.prefix);
     await waitFor(
       `${RECORDS} records indexed in OSS and the spool drained`,
-      () =>
-        (indexedInOss(oss, p.prefix) >= RECORDS && spoolSegments(p.spoolDir).length === 0) ||
-        undefined,
+      () => (indexed.count() >= RECORDS && spoolSegments(p.spoolDir).length === 0) || undefined,
       300_000,
       1000,
     );
@@ -232,24 +215,3 @@ describe('uploader against an OSS that fails 20% of requests (errors, resets, ha
 });
 
 /** Records in the index entries the OSS test server holds, read in-process (no faults). */
-function indexedInOss(oss: OssTestServer, prefix: string): number {
-  let n = 0;
-  for (const key of oss.keys()) {
-    if (!key.startsWith(`${prefix}/_index/`)) continue;
-    try {
-      n += (JSON.parse(oss.object(key)!.toString('utf8')) as { records: number }).records;
-    } catch {
-      // an unreadable entry counts nothing; the audit fails on it
-    }
-  }
-  return n;
-}
-
-function mirrorBucket(oss: OssTestServer, dir: string): void {
-  for (const key of oss.keys()) {
-    const file = resolve(dir, key);
-    if (!file.startsWith(resolve(dir) + sep)) throw new Error(`key escapes the mirror: ${key}`);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, oss.object(key)!);
-  }
-}

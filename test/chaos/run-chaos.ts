@@ -6,11 +6,11 @@ import { CRASH_POINTS } from '@logsplit/common/fault/crash-points';
 import { InjectedFault } from '@logsplit/common/storage/testing/oss-faults';
 import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
 import { mulberry32 } from '@logsplit/common/util/mulberry32';
-import { pipelineEnv, spoolSegments } from '../support/pipeline';
+import { createTopicsWith, pipelineEnv, spoolSegments } from '../support/pipeline';
 import { PeakMemory } from '../support/proc-memory';
 import { ServiceName } from '../support/services';
 import { audit, AuditResult } from './audit';
-import { IndexedRecords, mirrorBucket } from './bucket-mirror';
+import { IndexedRecords, mirrorBucket } from '../support/oss-bucket';
 import { Fleet, SERVICES, UnplannedExit } from './fleet';
 import { ChaosInfra } from './infra';
 import { addChunkMessage, addRawMessage, Ledger } from './ledger';
@@ -134,7 +134,12 @@ export async function runChaos(o: ChaosOptions, infra: ChaosInfra): Promise<Chao
   let stopped = false;
   const phasesMs = { start: 0, chaos: 0, drain: 0, audit: 0 };
   try {
-    await createTopics(kafka, p.topics, o.partitions);
+    await createTopicsWith(kafka, {
+      [p.topics.raw]: o.partitions,
+      [p.topics.byApp]: o.partitions,
+      [p.topics.dlq]: 1,
+      [p.topics.segments]: 2,
+    });
     say(`topics ${p.topics.raw} → ${p.topics.byApp}; store ${oss.endpoint}; spool ${p.spoolDir}`);
     await Promise.all(
       SERVICES.flatMap((service) =>
@@ -302,29 +307,6 @@ async function waitDrained(
     await sleep(1000);
   }
   return false;
-}
-
-async function createTopics(kafka: Kafka, t: Record<string, string>, partitions: number) {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const parts: Record<string, number> = {
-      [t.raw]: partitions,
-      [t.byApp]: partitions,
-      [t.dlq]: 1,
-      [t.segments]: 2,
-    };
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.entries(parts).map(([topic, numPartitions]) => ({
-        topic,
-        numPartitions,
-        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
-      })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 export function describeKills(kills: Map<ServiceName, number> | Record<string, number>): string {

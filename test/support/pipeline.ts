@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
+import { generateGoodRecords } from '../../apps/cli/src/workload';
 import { readIndexEntries } from './archive';
 
 /** A private pipeline: its own topics, groups, spool and bucket, on the shared test broker. */
@@ -64,16 +66,59 @@ export function testKafka(): Kafka {
   });
 }
 
-export async function createTopics(kafka: Kafka, topics: string[], partitions: number) {
+/**
+ * Produces `records` generated good records over `apps` to the raw topic (idempotent producer,
+ * acks=all) and returns each app's lines as they must come out of the archive.
+ */
+export async function produceGoodRecords(
+  kafka: Kafka,
+  topic: string,
+  records: number,
+  apps: number,
+  seed?: number,
+): Promise<Map<string, string[]>> {
+  const good = generateGoodRecords(records, apps, seed);
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    for (let i = 0; i < good.length; i += 1000) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: good.slice(i, i + 1000).map((r) => ({ value: r.value })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  const expected = new Map<string, string[]>();
+  for (const r of good) {
+    const lines = expected.get(r.app) ?? [];
+    lines.push(r.value.toString('utf8').replace(/\n$/, ''));
+    expected.set(r.app, lines);
+  }
+  return expected;
+}
+
+/** Creates `topics` with `partitions` each (see createTopicsWith). */
+export function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
+  return createTopicsWith(kafka, Object.fromEntries(topics.map((t) => [t, partitions])));
+}
+
+/** Creates each topic with its partition count, accepting the pipeline's largest message. */
+export async function createTopicsWith(
+  kafka: Kafka,
+  partitionsByTopic: Record<string, number>,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({
+      topics: Object.entries(partitionsByTopic).map(([topic, numPartitions]) => ({
         topic,
-        numPartitions: partitions,
-        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+        numPartitions,
+        configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
       })),
     });
   } finally {
