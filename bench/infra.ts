@@ -69,25 +69,35 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
 /**
  * Produces the workload file (one record per line) with kcat (librdkafka), the same fast producer
  * for both pipelines, so neither is held back by its feed. Records get CreateTime = send time.
+ * `bytesPerSec`: fed at that steady rate instead (through `pv -L`), for latency at a given load.
  */
-export function produce(brokers: string, topic: string, file: string): ChildProcess {
-  return spawn(
+export function produce(
+  brokers: string,
+  topic: string,
+  file: string,
+  bytesPerSec?: number,
+): ChildProcess {
+  const kcat = [
     'kcat',
-    [
-      '-P',
-      '-b',
-      brokers,
-      '-t',
-      topic,
-      '-X',
-      'linger.ms=20',
-      '-X',
-      'batch.size=1000000',
-      '-X',
-      'queue.buffering.max.kbytes=65536',
-    ],
-    { stdio: [openSync(file, 'r'), 'ignore', 'inherit'] },
-  );
+    '-P',
+    '-b',
+    brokers,
+    '-t',
+    topic,
+    '-X',
+    'linger.ms=20',
+    '-X',
+    'batch.size=1000000',
+    '-X',
+    'queue.buffering.max.kbytes=65536',
+  ];
+  if (bytesPerSec === undefined) {
+    return spawn(kcat[0], kcat.slice(1), { stdio: [openSync(file, 'r'), 'ignore', 'inherit'] });
+  }
+  return spawn('sh', ['-c', `pv -q -L "$RATE" "$FILE" | ${kcat.join(' ')}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, RATE: String(Math.round(bytesPerSec)), FILE: file },
+  });
 }
 
 export function exited(proc: ChildProcess): Promise<number | null> {

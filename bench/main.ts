@@ -16,11 +16,13 @@ const USAGE = `npm run bench -- [options]
   --codec gzip|zstd    codec of both pipelines (default gzip)
   --level N            codec level (default 6 for gzip, 3 for zstd)
   --quick              smoke run: small workload, 1 and 4 compressors only
-  --scaling LIST       compressor runs as instances/by-app-partitions (default 1/6,2/6,4/6,4/2; the first is followed to the bucket)
+  --scaling LIST       compressor runs as instances/by-app-partitions (default 1/6,2/6,4/6,4/2,1/1; the first is followed to the bucket)
   --baseline-dist DIR  also run another build (e.g. before an optimisation) on the same data,
                        alternating with this build (1 compressor, 6 partitions, to durable)
   --baseline-repeat N  before/after pairs (default 1)
   --segment-age-ms N   LOGSPLIT_SEGMENT_MAX_AGE_MS of the runs (default 30000)
+  --steady-mbps N      last, a run fed at this steady rate for latency at a sustainable load
+                       (default: half the first run's raw MB/s; 0 = no such run)
   --all-uploads        follow every run to the bucket, not only the first (slow)
   --cpu-prof           write V8 CPU profiles of every service into the results folder
   --keep               keep the work dir (broker data, spool, bucket)
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
       scaling: { type: 'string' },
       'baseline-dist': { type: 'string' },
       'segment-age-ms': { type: 'string', default: '30000' },
+      'steady-mbps': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'all-uploads': { type: 'boolean', default: false },
       'baseline-repeat': { type: 'string', default: '1' },
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
   if (values.codec !== codec) throw new Error(`--codec: gzip or zstd, not ${values.codec}`);
   const level = Number(values.level ?? (codec === 'gzip' ? 6 : 3));
   const mb = Number(values.mb ?? (values.quick ? 10 : 40));
-  const scaling = (values.scaling ?? (values.quick ? '1/6,4/2' : '1/6,2/6,4/6,4/2'))
+  const scaling = (values.scaling ?? (values.quick ? '1/6,4/2' : '1/6,2/6,4/6,4/2,1/1'))
     .split(',')
     .map((s) => s.split('/').map(Number) as [number, number]);
   const segmentAgeMs = Number(values['segment-age-ms']);
@@ -122,6 +125,7 @@ async function main(): Promise<void> {
       compressors: number;
       partitions: number;
       waitUploads: boolean;
+      steady?: boolean;
     }[] = [];
     // The first configuration is followed to the bucket; the others (scaling, baseline) stop
     // once every block is durable, as uploading thousands of small segments takes minutes.
@@ -154,7 +158,24 @@ async function main(): Promise<void> {
         })),
       );
     }
+    const steadyMbps =
+      values['steady-mbps'] === undefined ? undefined : Number(values['steady-mbps']);
+    if (steadyMbps !== 0) {
+      plans.push({
+        name: 'logsplit 1c/6p steady',
+        dist,
+        compressors: 1,
+        partitions: 6,
+        waitUploads: false,
+        steady: true,
+      });
+    }
     for (const plan of plans) {
+      // Half the burst's throughput: a load the pipeline sustains, so latency is not queueing.
+      const bytesPerSec = plan.steady
+        ? (steadyMbps ?? runs[0].rawBytes / 1e6 / (runs[0].durableMs / 1000) / 2) * 1e6
+        : undefined;
+      if (plan.steady) plan.name = `logsplit 1c/6p at ${(bytesPerSec! / 1e6).toFixed(2)} MB/s`;
       say(`${plan.name} …`);
       const dir = join(work, plan.name.replace(/[^a-z0-9]+/gi, '-'));
       const profDir = join(results, 'cpu-prof', plan.name.replace(/[^a-z0-9]+/gi, '-'));
@@ -173,6 +194,7 @@ async function main(): Promise<void> {
         nodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
         timeoutMs: 30 * 60_000,
         waitUploads: plan.waitUploads,
+        bytesPerSec,
         track,
       });
       say(

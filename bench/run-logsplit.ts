@@ -1,6 +1,8 @@
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { watchHealth } from '@logsplit/common/health/check-health';
+import type { Kafka } from 'kafkajs';
 import { exited, Infra, produce } from './infra';
 import { percentile, ProcSample, sampleProc } from './metrics';
 import { SpoolWatch } from './spool-watch';
@@ -57,6 +59,8 @@ export interface LogsplitRunOptions {
   timeoutMs: number;
   /** Follow the run until every segment is uploaded (slow: the uploader's pace), or stop at durable. */
   waitUploads: boolean;
+  /** Feed at this steady rate instead of all at once (latency at a sustainable load). */
+  bytesPerSec?: number;
   /** Registered so main's Ctrl-C handler can stop what is running. */
   track: (p: ChildProcess) => void;
 }
@@ -66,6 +70,8 @@ interface Running extends RunningService {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const READY_TIMEOUT_MS = 60_000;
+const SETTLE_TIMEOUT_MS = 60_000;
 
 /** One logsplit run on private topics, spool and bucket: produce the workload, follow it to the bucket. */
 export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult> {
@@ -94,21 +100,39 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
     for (const s of services) s.last = sampleProc(s.proc.pid!) ?? s.last;
   };
   try {
-    const start = (name: ServiceName) =>
-      startService(name, env, {
+    const start = async (name: ServiceName): Promise<Running> => {
+      let spawnedAt = performance.now();
+      const s = await startService(name, env, {
         dist: o.dist,
         logDir: o.dir,
         nodeFlags: o.nodeFlags,
-        onSpawn: o.track,
+        onSpawn: (p) => {
+          spawnedAt = performance.now();
+          o.track(p);
+        },
       });
+      // Ready = the first SERVING on its grpc.health.v1 endpoint, as readiness probes see it
+      // (the "started" line comes first: SERVING also needs the dependency probes to answer).
+      const watch = watchHealth(`127.0.0.1:${s.healthPort}`);
+      try {
+        await watch.next('SERVING', READY_TIMEOUT_MS);
+      } finally {
+        watch.cancel();
+      }
+      return { ...s, readyMs: performance.now() - spawnedAt };
+    };
     services.push(await start('splitter'));
     for (let i = 0; i < o.compressors; i++) services.push(await start('compressor'));
     services.push(await start('uploader'));
-    // Let the consumer groups settle, so the run measures work, not the last rebalance.
-    await sleep(3000);
+    // Ready services may still be joining their groups: measure work, not the last rebalance.
+    await groupsStable(o.infra.kafka, {
+      [env.LOGSPLIT_SPLITTER_GROUP]: 1,
+      [env.LOGSPLIT_COMPRESSOR_GROUP]: o.compressors,
+      [env.LOGSPLIT_UPLOADER_GROUP]: 1,
+    });
 
     const t0 = Date.now();
-    const producer = produce(o.infra.brokers, topics.raw, o.workload.file);
+    const producer = produce(o.infra.brokers, topics.raw, o.workload.file, o.bytesPerSec);
     o.track(producer);
     const deadline = t0 + o.timeoutMs;
     const waitUntil = async (what: string, done: () => boolean) => {
@@ -183,5 +207,28 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
     };
   } finally {
     await Promise.all(services.map((svc) => svc.stop()));
+  }
+}
+
+/** Waits until every group is Stable (joined and synced) with its expected number of members. */
+async function groupsStable(kafka: Kafka, members: Record<string, number>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const { groups } = await admin.describeGroups(Object.keys(members));
+      const unsettled = groups.filter(
+        (g) => g.state !== 'Stable' || g.members.length !== members[g.groupId],
+      );
+      if (unsettled.length === 0) return;
+      if (Date.now() > deadline) {
+        const what = unsettled.map((g) => `${g.groupId} ${g.state} (${g.members.length})`);
+        throw new Error(`consumer groups did not settle: ${what.join(', ')}`);
+      }
+      await sleep(200);
+    }
+  } finally {
+    await admin.disconnect();
   }
 }

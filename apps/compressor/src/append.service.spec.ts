@@ -23,7 +23,7 @@ import {
   SpoolLayout,
 } from '@logsplit/common';
 import { GzipCodec } from '@logsplit/common/codec';
-import { AppendService } from './append.service';
+import { AppendService, Drainers } from './append.service';
 import { PartitionGuard } from './partition-guard';
 import { SegmentWriter } from './segment-writer';
 
@@ -65,6 +65,8 @@ function lease(resource: string, assertHeld = async () => {}): Lease {
 
 interface Rig {
   service: AppendService;
+  /** Appends everything gathered and commits, as the transport's drain on shutdown does. */
+  settle: () => Promise<void>;
   /** Replaces the partition lease's fencing check (e.g. to lose it at a given moment). */
   partitionCheck: { fn: () => Promise<void> };
   writer: SegmentWriter;
@@ -92,6 +94,7 @@ function compressor(env: Record<string, string> = {}, redisStatus = 'ready'): Ri
   const producer = { send: jest.fn(async () => undefined) } as unknown as KafkaProducerService;
   const guard = new PartitionGuard(cfg, semaphore, layout, new PartitionAssignment());
   const redis = { status: redisStatus } as unknown as Redis;
+  const drainers: Drainers = [];
   const service = new AppendService(
     cfg,
     codec,
@@ -101,12 +104,20 @@ function compressor(env: Record<string, string> = {}, redisStatus = 'ready'): Ri
     new Metrics('compressor', 0),
     guard,
     redis,
+    new PartitionAssignment(),
+    drainers,
   );
-  return { service, partitionCheck, writer };
+  service.onModuleInit();
+  running.push(service);
+  const settle = () => drainers[0](() => false);
+  return { service, settle, partitionCheck, writer };
 }
 
+const running: AppendService[] = [];
+afterEach(() => running.splice(0).forEach((s) => s.onApplicationShutdown()));
+
 /** `n` chunks at offsets first.., spread over `apps` apps, each with 3 records naming it. */
-function batch(first: number, n: number, apps = 3): KafkaBatch {
+function batch(first: number, n: number, apps = 3, commits: string[] = []): KafkaBatch {
   const messages: KafkaMessage[] = [];
   for (let i = 0; i < n; i++) {
     const offset = first + i;
@@ -133,6 +144,7 @@ function batch(first: number, n: number, apps = 3): KafkaBatch {
     partition: PARTITION,
     messages,
     nextOffset: String(first + n),
+    commit: async (offset) => void commits.push(offset),
     heartbeat: async () => {},
     isStale: () => false,
   };
@@ -184,25 +196,70 @@ async function manifestInputs(): Promise<number[]> {
 
 describe('AppendService: each chunk appended exactly once', () => {
   it('records the by-app offsets of every block in its manifest line', async () => {
-    await compressor().service.appendBatch(batch(10, 9));
+    const rig = compressor();
+    await rig.service.appendBatch(batch(10, 9));
+    await rig.settle();
     expect(await manifestInputs()).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18]);
     expect(await spoolLines()).toEqual(expected(10, 9));
   });
 
+  it('gathers an app across batches into one block', async () => {
+    const rig = compressor({ LOGSPLIT_MAX_MEMBER_BYTES: String(1 << 20) });
+    await rig.service.appendBatch(batch(0, 6));
+    await rig.service.appendBatch(batch(6, 6));
+    await rig.settle();
+    expect(await spoolLines()).toEqual(expected(0, 12));
+    const layout = new SpoolLayout(root);
+    const entries = (await readSegment(layout.openDir('app-0', 0)))!.entries;
+    expect(entries.map((e) => e.input!.offsets)).toEqual([[0, 3, 6, 9]]);
+  });
+
+  it('commits only the finished prefix while apps of the partition are still gathered', async () => {
+    // app-0's chunks are big enough for a block at once; app-1 and app-2 linger.
+    const rig = compressor({ LOGSPLIT_BLOCK_BYTES: '1024', LOGSPLIT_BLOCK_LINGER_MS: '600000' });
+    const commits: string[] = [];
+    const b = batch(0, 30, 3, commits);
+    const first = b.messages[0];
+    first.value = Buffer.concat([first.value!, Buffer.from(`${'x'.repeat(2000)}\n`)]);
+    await rig.service.appendBatch(b);
+    await waitUntil(() => commits.length > 0 || undefined);
+    // Offset 1 (app-1) is not durable yet: nothing past it may be committed.
+    expect(commits).toEqual(['1']);
+    await rig.settle();
+    expect(commits.at(-1)).toBe('30');
+    expect((await spoolLines()).length).toBe(91);
+  });
+
+  it('takes a batch fetched again (rebalance kept the partition) in only once', async () => {
+    const rig = compressor();
+    await rig.service.appendBatch(batch(0, 6));
+    await rig.service.appendBatch(batch(0, 9)); // from the committed offset again
+    await rig.settle();
+    expect(await spoolLines()).toEqual(expected(0, 9));
+  });
+
   it('appends nothing when a new process replays a batch that was durable but not committed', async () => {
-    await compressor().service.appendBatch(batch(0, 12));
-    await compressor().service.appendBatch(batch(0, 12));
+    const first = compressor();
+    await first.service.appendBatch(batch(0, 12));
+    await first.settle();
+    const second = compressor();
+    await second.service.appendBatch(batch(0, 12));
+    await second.settle();
     expect(await spoolLines()).toEqual(expected(0, 12));
   });
 
   it('appends only the unheld rest of a replay that starts and ends elsewhere', async () => {
-    await compressor().service.appendBatch(batch(0, 6));
-    await compressor().service.appendBatch(batch(3, 8)); // offsets 3..10
+    const first = compressor();
+    await first.service.appendBatch(batch(0, 6));
+    await first.settle();
+    const second = compressor();
+    await second.service.appendBatch(batch(3, 8)); // offsets 3..10
+    await second.settle();
     expect(await spoolLines()).toEqual(expected(0, 11));
     expect(await manifestInputs()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
-  it('retries a batch that failed after some blocks were committed without doubling them', async () => {
+  it('retries an append that failed after its block was committed without doubling it', async () => {
     const rig = compressor();
     const append = rig.writer.append.bind(rig.writer);
     let calls = 0;
@@ -212,15 +269,27 @@ describe('AppendService: each chunk appended exactly once', () => {
       if (++calls === 2) throw new Error('seal failed');
       return outcome;
     });
-    const b = batch(0, 12);
-    await expect(rig.service.appendBatch(b)).rejects.toThrow('seal failed');
-    expect((await spoolLines()).length).toBeGreaterThanOrEqual(6); // two apps made it
-    await rig.service.appendBatch(b); // the transport retries the same batch
+    await rig.service.appendBatch(batch(0, 12));
+    await rig.settle(); // the failed app is retried
+    expect(calls).toBeGreaterThan(2);
     expect(await spoolLines()).toEqual(expected(0, 12));
   });
 
-  it('leaves no visible block when the partition lease is lost before the manifest line', async () => {
+  it('stops taking batches of a partition while an append keeps failing, then resumes', async () => {
     const rig = compressor();
+    const append = rig.writer.append.bind(rig.writer);
+    const spy = jest.spyOn(rig.writer, 'append').mockRejectedValue(new Error('disk gone'));
+    await rig.service.appendBatch(batch(0, 3));
+    await rig.settle();
+    await expect(rig.service.appendBatch(batch(3, 3))).rejects.toThrow('disk gone');
+    spy.mockImplementation(append);
+    await rig.service.appendBatch(batch(3, 3)); // the transport's retry
+    await rig.settle();
+    expect(await spoolLines()).toEqual(expected(0, 6));
+  });
+
+  it('leaves no visible block when the partition lease is lost before the manifest line', async () => {
+    const rig = compressor({ LOGSPLIT_BLOCK_LINGER_MS: '0' });
     const data = join(root, 'app-0', 'open', 'slot-0', 'data.log.gz');
     rig.partitionCheck.fn = async () => {
       // Lost between the block's data write and its manifest line, the commit point.
@@ -229,11 +298,10 @@ describe('AppendService: each chunk appended exactly once', () => {
       }
     };
     let lost = 0;
-    const b = batch(0, 1, 1);
-    await expect(rig.service.appendBatch(b)).rejects.toThrow(LeaseLostError);
-    expect(lost).toBe(1);
+    await rig.service.appendBatch(batch(0, 1, 1));
+    await waitUntil(() => lost || undefined);
     expect(await spoolLines()).toEqual([]); // the block's data is a torn tail, not committed
-    await rig.service.appendBatch(b);
+    await rig.settle();
     expect(await spoolLines()).toEqual(expected(0, 1));
   });
 });
@@ -256,7 +324,9 @@ describe('AppendService: backpressure', () => {
         path: join(root, 'x'),
       }),
     );
-    await expect(rig.service.appendBatch(batch(0, 3))).rejects.toMatchObject({
+    await rig.service.appendBatch(batch(0, 3));
+    await rig.settle();
+    await expect(rig.service.appendBatch(batch(3, 3))).rejects.toMatchObject({
       name: 'BackpressureError',
       reason: 'spool',
     });
@@ -277,12 +347,35 @@ describe('AppendService: backpressure', () => {
     jest
       .spyOn(down.writer, 'append')
       .mockRejectedValue(new LockTimeoutError('app:x', 1, 10, new Error('Connection is closed.')));
-    await expect(down.service.appendBatch(batch(0, 3))).rejects.toMatchObject({
+    await down.service.appendBatch(batch(0, 3));
+    await down.settle();
+    await expect(down.service.appendBatch(batch(3, 3))).rejects.toMatchObject({
       name: 'BackpressureError',
       reason: 'redis',
     });
     const busy = compressor();
     jest.spyOn(busy.writer, 'append').mockRejectedValue(new LockTimeoutError('app:x', 1, 10));
-    await expect(busy.service.appendBatch(batch(0, 3))).rejects.toBeInstanceOf(LockTimeoutError);
+    await busy.service.appendBatch(batch(0, 3));
+    await busy.settle();
+    await expect(busy.service.appendBatch(batch(3, 3))).rejects.toBeInstanceOf(LockTimeoutError);
+  });
+
+  it('waits for appends while more than LOGSPLIT_COMPRESSOR_BUFFER_BYTES are gathered', async () => {
+    const rig = compressor({ LOGSPLIT_COMPRESSOR_BUFFER_BYTES: String(1 << 20) });
+    const big = batch(0, 1, 1);
+    big.messages[0].value = Buffer.alloc(3 << 19, 'x\n'); // 1.5 MiB of one app
+    const append = jest.spyOn(rig.writer, 'append');
+    await rig.service.appendBatch(big);
+    expect(append).toHaveBeenCalled(); // appended before the call returned, not lingering
   });
 });
+
+async function waitUntil<T>(probe: () => T | undefined, ms = 5_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
   ATTRS,
   boundedLinks,
@@ -13,6 +13,7 @@ import {
   KafkaProducerService,
   LeaseSemaphore,
   appSlotsResource,
+  backoffDelay,
   LOGSPLIT_CONFIG,
   LogsplitConfig,
   SegmentState,
@@ -20,39 +21,55 @@ import {
   inSpan,
   MAX_LINKS,
   Metrics,
+  PartitionAssignment,
   spanContextFromHeaders,
   SPANS,
   REDIS,
   traceparentOf,
 } from '@logsplit/common';
-import { context, Span, SpanContext, trace } from '@opentelemetry/api';
+import { context, Span, trace } from '@opentelemetry/api';
 import type Redis from 'ioredis';
 import { KafkaMessage, Message } from 'kafkajs';
 import { asBackpressure, assertSpoolRoom } from './append-backpressure';
 import { InputChunk, planBlocks } from './block-builder';
-import { mapLimitSettled } from './map-limit-settled';
 import { PartitionGuard, PartitionHold } from './partition-guard';
+import { PartitionWork, TracedChunk } from './partition-work';
 import { SegmentWriter } from './segment-writer';
+import { WorkLimiter } from './work-limiter';
 
-/** Apps of one batch appended at the same time; each holds its own slot lease. */
-const APP_CONCURRENCY = 4;
+/** What a compressor is asked to drain on shutdown: the transport runs these before leaving. */
+export const DRAINERS = Symbol('DRAINERS');
+export type Drainers = ((stop: () => boolean) => Promise<void>)[];
 
-/** A decoded chunk, its by-app offset, and the span context of the splitter.chunk span. */
-interface TracedChunk extends InputChunk {
-  trace?: SpanContext;
-}
+/** Retries of failed appends by the timer back off from this... */
+const RETRY_BASE_MS = 200;
+/** ...up to this. */
+const RETRY_CAP_MS = 30_000;
 
 /**
- * chunk → compressed block → durable append to the app's slot file. The batch's offsets are
- * committed by the transport only after this resolves, i.e. after every block is on disk.
+ * chunk → compressed block → durable append to the app's slot file, with the partition's offsets
+ * committed only up to the first chunk not yet durable.
  *
- * Exactly once: each block's manifest line names the by-app messages it holds, and the batch's
- * partition is fenced by a lease (PartitionGuard), so a batch replayed after a crash or a failed
- * attempt appends only the chunks no manifest holds yet.
+ * An app's chunks are gathered across batches until LOGSPLIT_BLOCK_BYTES or
+ * LOGSPLIT_BLOCK_LINGER_MS, then appended as one block: with a thousand apps per partition a
+ * batch gives most apps a few records, and block size decides both the compression ratio and the
+ * per-append costs (lease, fsyncs). Appends of different apps — of one partition or several — run
+ * concurrently (LOGSPLIT_COMPRESSOR_CONCURRENCY) and finish out of order; the commit follows the
+ * contiguous finished prefix (ContiguousOffsets), so one partition can keep every core busy and a
+ * crash replays exactly what was not durable.
+ *
+ * Exactly once: each block's manifest line names the by-app messages it holds, and the partition
+ * is fenced by a lease (PartitionGuard), so a replay appends only the chunks no manifest holds yet;
+ * a failed append reads its app's manifests back before it is retried.
  */
 @Injectable()
-export class AppendService {
+export class AppendService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(AppendService.name);
+  private readonly works = new Map<string, PartitionWork>();
+  private readonly limiter: WorkLimiter;
+  private appendingBytes = 0;
+  private timer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
 
   constructor(
     @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
@@ -63,63 +80,289 @@ export class AppendService {
     private readonly metrics: Metrics,
     private readonly partitions: PartitionGuard,
     @Inject(REDIS) private readonly redis: Redis,
-  ) {}
+    private readonly assignment: PartitionAssignment,
+    @Inject(DRAINERS) private readonly drainers: Drainers,
+  ) {
+    this.limiter = new WorkLimiter(config.compressor.concurrency);
+  }
 
+  onModuleInit(): void {
+    const { blockLingerMs } = this.config.compressor;
+    this.timer = setInterval(() => this.tick(), Math.min(1_000, Math.max(50, blockLingerMs / 4)));
+    this.timer.unref();
+    this.unsubscribe = this.assignment.onChange((now) => {
+      for (const [k, work] of this.works) {
+        if (now[work.topic]?.includes(work.partition)) continue;
+        // Its next owner replays everything not committed: what is gathered here is dropped.
+        work.gone = true;
+        work.gathered.clear();
+        this.works.delete(k);
+      }
+    });
+    this.drainers.push((stop) => this.drain(stop));
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+  }
+
+  /**
+   * Takes a batch in: its new chunks are gathered, due apps start appending, and the call returns
+   * once the batch is held in memory within LOGSPLIT_COMPRESSOR_BUFFER_BYTES. It throws (and the
+   * transport pauses the partition and calls again) while an earlier append of the partition
+   * keeps failing, so a failure stops the partition instead of growing its backlog.
+   */
   async appendBatch(batch: KafkaBatch): Promise<void> {
     const { spoolDir } = this.config;
-    const { byApp, invalid } = this.decode(batch);
+    const { topic, partition } = batch;
+    const k = `${topic}:${partition}`;
+    let work = this.works.get(k);
+    if (!work || work.gone) {
+      work = new PartitionWork(topic, partition, Number(batch.messages[0].offset));
+      this.works.set(k, work);
+    }
+    // Fetched again (a rebalance that kept the partition here starts at the committed offset).
+    const fresh = batch.messages.filter((m) => Number(m.offset) >= work.offsets.next);
     let hold: PartitionHold | undefined;
     try {
       await assertSpoolRoom(spoolDir, this.config.compressor.spoolMinFreeBytes);
       // Fail fast: lease waits retry a down Redis for up to the lock wait timeout.
       if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
-      const held = (hold = await this.partitions.enter(batch, [...byApp.keys()]));
-      const todo = this.unheld(batch, byApp, held);
-      const sealed: SegmentState[] = [];
-      let appended = 0;
-      await mapLimitSettled([...todo], APP_CONCURRENCY, async ([app, chunks]) => {
-        // Revoked: the new owner replays the rest once this batch has let go of the partition.
-        if (batch.isStale()) throw new Error(`${batch.topic}[${batch.partition}] was revoked`);
-        sealed.push(...(await this.appendApp(app, chunks, held)));
-        if (++appended === 1 && todo.size > 1) crashPoint('compressor.mid-batch');
-        await batch.heartbeat();
-      });
-      await this.producer.send([
-        { topic: this.config.topics.dlq, messages: invalid },
-        { topic: this.config.topics.segments, messages: sealed.map(sealedEvent) },
-      ]);
+      hold = await this.partitions.enter(batch, work.offsets.committable());
+      work.hold = hold;
+      work.commit = (offset) => batch.commit(offset);
+      if (work.failure) await this.retryFailed(work, batch);
+      const { byApp, invalid } = this.decode(batch, fresh);
+      if (invalid.length > 0) {
+        await this.producer.send([{ topic: this.config.topics.dlq, messages: invalid }]);
+      }
+      this.takeIn(work, batch, byApp, fresh);
       this.countIn(byApp, invalid.length);
-      crashPoint('compressor.before-commit');
+      this.startDue(work, Date.now());
+      await this.makeRoom(work, batch);
+      await this.commit(work);
     } catch (err) {
-      hold?.failed();
       throw asBackpressure(err, this.redis.status === 'ready', spoolDir);
     } finally {
       hold?.done();
     }
   }
 
-  /** The batch's chunks that no manifest holds yet: all of them, unless this is a replay. */
-  private unheld(
+  /** Gathers the batch's chunks that no manifest holds yet; the rest counts as finished. */
+  private takeIn(
+    work: PartitionWork,
     batch: KafkaBatch,
     byApp: Map<string, TracedChunk[]>,
-    hold: PartitionHold,
-  ): Map<string, TracedChunk[]> {
-    const todo = new Map<string, TracedChunk[]>();
-    let skipped = 0;
+    fresh: KafkaMessage[],
+  ): void {
+    const hold = work.hold!;
+    const now = Date.now();
+    const finished: number[] = [];
+    const gathered = new Set<number>();
     for (const [app, chunks] of byApp) {
-      const left = chunks.filter((c) => !hold.holds(c.offset));
-      skipped += chunks.length - left.length;
-      if (left.length > 0) todo.set(app, left);
+      for (const c of chunks) {
+        if (hold.holds(c.offset)) continue;
+        work.gather(app, c, now);
+        gathered.add(c.offset);
+      }
     }
+    const offsets = fresh.map((m) => Number(m.offset));
+    for (const o of offsets) if (!gathered.has(o)) finished.push(o);
+    work.offsets.take(offsets, Number(batch.nextOffset));
+    work.offsets.finish(finished);
+    const skipped = finished.length - (fresh.length - [...byApp.values()].flat().length);
     if (skipped > 0) {
       this.log.log(
         `replay of ${batch.topic}[${batch.partition}]@${batch.messages[0].offset}: skipped ${skipped} chunks the spool already holds`,
       );
     }
-    return todo;
   }
 
-  /** Counted once the batch is done, so a retried batch is not counted twice. */
+  /** Starts appends of the partition's apps that are due (size, age, or `all`). */
+  private startDue(work: PartitionWork, now: number, all = false): void {
+    const { blockBytes, blockLingerMs } = this.config.compressor;
+    for (const app of work.due(now, blockBytes, blockLingerMs, all)) {
+      if (work.failure?.apps.has(app) && !all) continue; // retried by retryFailed / tick
+      void this.startAppend(work, app);
+    }
+  }
+
+  /** Appends the app's gathered chunks as one or more blocks, in the background. */
+  private startAppend(work: PartitionWork, app: string): Promise<void> {
+    const running = work.appending.get(app);
+    if (running) return running;
+    const out = work.takeOut(app);
+    if (!out) return Promise.resolve();
+    this.appendingBytes += out.bytes;
+    const hold = work.hold!;
+    const job = this.limiter.run(async () => {
+      if (work.gone) return; // its next owner replays it
+      let chunks = out.chunks;
+      if (work.failure?.apps.has(app)) {
+        // The failed attempt may have committed blocks after all: read them back first.
+        await hold.recheck(app, Math.min(...chunks.map((c) => c.offset)));
+        chunks = chunks.filter((c) => !hold.holds(c.offset));
+      }
+      const sealed = chunks.length > 0 ? await this.appendApp(app, chunks, hold) : [];
+      work.offsets.finish(out.chunks.map((c) => c.offset));
+      if (work.failure?.apps.delete(app) && work.failure.apps.size === 0) work.failure = undefined;
+      if (work.offsets.pending > 0) crashPoint('compressor.mid-batch');
+      if (sealed.length > 0) await this.announce(sealed);
+    });
+    const settled = hold
+      .track(job)
+      .then(
+        () => this.commit(work),
+        (err: unknown) => {
+          if (work.gone) return;
+          work.putBack(app, out);
+          const attempt = (work.failure?.attempt ?? -1) + 1;
+          const apps = new Set([...(work.failure?.apps ?? []), app]);
+          work.failure = { error: err, apps, at: Date.now(), attempt };
+          this.log.warn(
+            `appending ${app} of ${work.topic}[${work.partition}] failed (attempt ${attempt + 1}), will retry: ${String(err)}`,
+          );
+        },
+      )
+      .finally(() => {
+        this.appendingBytes -= out.bytes;
+        if (work.appending.get(app) === settled) work.appending.delete(app);
+      });
+    work.appending.set(app, settled);
+    return settled;
+  }
+
+  /** Appends the failed apps again now; throws while they still fail. */
+  private async retryFailed(work: PartitionWork, batch: KafkaBatch): Promise<void> {
+    const apps = [...work.failure!.apps];
+    await Promise.all(apps.map((app) => this.startAppend(work, app)));
+    await batch.heartbeat();
+    if (work.failure) throw work.failure.error;
+  }
+
+  /**
+   * Waits while more raw bytes are in memory than LOGSPLIT_COMPRESSOR_BUFFER_BYTES, starting the
+   * largest gathered apps first (the biggest blocks free the most).
+   */
+  private async makeRoom(work: PartitionWork, batch: KafkaBatch): Promise<void> {
+    const limit = this.config.compressor.bufferBytes;
+    while (this.bufferedBytes() > limit) {
+      if (batch.isStale()) throw new Error(`${batch.topic}[${batch.partition}] was revoked`);
+      if (work.failure) throw work.failure.error;
+      const candidates = [...this.works.values()]
+        .flatMap((w) => [...w.gathered].map(([app, g]) => ({ w, app, bytes: g.bytes })))
+        .filter(({ w, app }) => !w.appending.has(app) && !w.failure?.apps.has(app))
+        .sort((a, b) => b.bytes - a.bytes);
+      let freeing = this.appendingBytes;
+      for (const c of candidates) {
+        if (this.bufferedBytes() - freeing <= limit) break;
+        freeing += c.bytes;
+        void this.startAppend(c.w, c.app);
+      }
+      const running = [...this.works.values()].flatMap((w) => [...w.appending.values()]);
+      if (running.length === 0) break; // only failed apps left: the failure is thrown above
+      await Promise.race(running);
+      await batch.heartbeat();
+    }
+  }
+
+  private bufferedBytes(): number {
+    let n = this.appendingBytes;
+    for (const w of this.works.values()) n += w.gatheredBytes();
+    return n;
+  }
+
+  /**
+   * Commits the partition's finished prefix. Tracked by the hold, so a revoked partition's lease
+   * is let go only after it: the next owner never starts below a commit still on its way.
+   */
+  private async commit(work: PartitionWork): Promise<void> {
+    const next = work.committing.then(async () => {
+      const offset = work.offsets.committable();
+      if (work.gone || offset <= work.committed || !work.commit || !work.hold) return;
+      crashPoint('compressor.before-commit');
+      await work.hold.track(work.commit(String(offset)));
+      work.committed = offset;
+    });
+    work.committing = next.catch((err: unknown) => {
+      // The next append or tick commits again; a rebalance replays from the last commit.
+      this.log.warn(`committing ${work.topic}[${work.partition}] failed: ${String(err)}`);
+    });
+    return work.committing;
+  }
+
+  /** Appends what lingered long enough, retries failed apps after a backoff, commits. */
+  private tick(): void {
+    const now = Date.now();
+    for (const work of this.works.values()) {
+      if (work.gone || !work.hold) continue;
+      this.startDue(work, now);
+      const f = work.failure;
+      if (f && now - f.at >= backoffDelay(f.attempt, RETRY_BASE_MS, RETRY_CAP_MS)) {
+        if (work.hold.isHeld()) {
+          for (const app of f.apps) void this.startAppend(work, app);
+        } else {
+          // Lost (say, Redis restarted empty): an idle partition gets no batch to take it again.
+          void this.reenter(work);
+        }
+      }
+      if (work.offsets.committable() > work.committed) void this.commit(work);
+    }
+  }
+
+  private async reenter(work: PartitionWork): Promise<void> {
+    if (work.entering) return;
+    work.entering = true;
+    try {
+      const hold = await this.partitions.enter(
+        {
+          topic: work.topic,
+          partition: work.partition,
+          heartbeat: async () => {},
+          isStale: () => work.gone,
+        },
+        work.offsets.committable(),
+      );
+      hold.done();
+      work.hold = hold;
+      if (work.failure) work.failure.at = 0; // retried on the next tick
+    } catch (err) {
+      this.log.warn(`taking ${work.topic}[${work.partition}] again failed: ${String(err)}`);
+    } finally {
+      work.entering = false;
+    }
+  }
+
+  /** Shutdown: appends everything gathered and commits it before the group is left. */
+  private async drain(stop: () => boolean): Promise<void> {
+    for (let round = 0; round < 3 && !stop(); round++) {
+      const works = [...this.works.values()].filter((w) => !w.gone && w.hold);
+      for (const w of works) this.startDue(w, Date.now(), true);
+      await Promise.all(works.flatMap((w) => [...w.appending.values()]));
+      await Promise.all(works.map((w) => this.commit(w)));
+      if (works.every((w) => w.idle())) return;
+    }
+    const left = [...this.works.values()].filter((w) => !w.idle());
+    if (left.length > 0) {
+      this.log.warn(
+        `shutdown: ${left.map((w) => `${w.topic}[${w.partition}]`).join(', ')} not drained; replayed by the next owner`,
+      );
+    }
+  }
+
+  /** Segment events for the uploader; its periodic pass uploads them anyway if this fails. */
+  private async announce(sealed: SegmentState[]): Promise<void> {
+    try {
+      await this.producer.send([
+        { topic: this.config.topics.segments, messages: sealed.map(sealedEvent) },
+      ]);
+    } catch (err) {
+      this.log.warn(`announcing ${sealed.length} sealed segments failed: ${String(err)}`);
+    }
+  }
+
+  /** Counted when taken in: a chunk is taken in once per partition owner. */
   private countIn(byApp: Map<string, TracedChunk[]>, invalid: number): void {
     const m = this.metrics;
     for (const [app, traced] of byApp) {
@@ -247,10 +490,13 @@ export class AppendService {
     }
   }
 
-  private decode(batch: KafkaBatch): { byApp: Map<string, TracedChunk[]>; invalid: Message[] } {
+  private decode(
+    batch: KafkaBatch,
+    messages: KafkaMessage[],
+  ): { byApp: Map<string, TracedChunk[]>; invalid: Message[] } {
     const byApp = new Map<string, TracedChunk[]>();
     const invalid: Message[] = [];
-    for (const m of batch.messages) {
+    for (const m of messages) {
       let chunk: Chunk;
       try {
         chunk = decodeChunk(m.value, m.headers);
@@ -265,6 +511,8 @@ export class AppendService {
         continue;
       }
       const list = byApp.get(chunk.app) ?? [];
+      // Copied: a gathered chunk outlives its batch, and a view would keep the whole fetch alive.
+      chunk = { ...chunk, payload: Buffer.from(chunk.payload) };
       list.push({ chunk, offset: Number(m.offset), trace: spanContextFromHeaders(m.headers) });
       byApp.set(chunk.app, list);
     }

@@ -9,7 +9,7 @@ import {
 } from '@logsplit/common';
 import { Kafka } from 'kafkajs';
 import { AppendController } from './append.controller';
-import { AppendService } from './append.service';
+import { AppendService, DRAINERS } from './append.service';
 import { PartitionGuard } from './partition-guard';
 import { SegmentWriter } from './segment-writer';
 
@@ -24,6 +24,8 @@ export class CompressorModule {
       providers: [
         AppendService,
         PartitionGuard,
+        // Without a runtime (tests), nothing drains it on shutdown.
+        { provide: DRAINERS, useValue: runtime?.drainers ?? [] },
         { provide: SpoolLayout, useValue: new SpoolLayout(config.spoolDir) },
         {
           provide: SegmentWriter,

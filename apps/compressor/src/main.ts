@@ -10,4 +10,6 @@ void runService({
   components: ['kafka', 'redis'],
   routes: (config) => ({ [config.topics.byApp]: CHUNK_BATCH }),
   partitionsConsumedConcurrently: 3,
+  // Chunks are gathered past their batch: AppendService commits the durable prefix itself.
+  offsetCommit: 'handler',
 });

@@ -91,6 +91,7 @@ function batch(partition: number, first: number, stale = () => false) {
     partition,
     messages: [{ offset: String(first) } as KafkaMessage],
     nextOffset: String(first + 1),
+    commit: async () => {},
     heartbeat,
     isStale: stale,
   };
@@ -111,10 +112,10 @@ describe('PartitionGuard', () => {
     held('a', 1, [3, 4, 5]);
     held('b', 1, [6]);
     held('b', 2, [4]);
-    const h = await guard.enter(batch(1, 4).b, ['a', 'b']);
+    const h = await guard.enter(batch(1, 4).b, 4);
     expect([3, 4, 5, 6, 7].map((o) => h.holds(o))).toEqual([false, true, true, true, false]);
     h.done();
-    await guard.enter(batch(1, 7).b, []);
+    await guard.enter(batch(1, 7).b, 7);
     expect(semaphore.acquire).toHaveBeenCalledTimes(1);
     expect(semaphore.acquire.mock.calls[0][0]).toBe('partition:by-app:1');
   });
@@ -123,9 +124,9 @@ describe('PartitionGuard', () => {
     const { semaphore, assignment, guard } = setup();
     assignment.update({ [TOPIC]: [0, 1, 2] });
     held('a', 2, [8]);
-    (await guard.enter(batch(0, 0).b, [])).done();
+    (await guard.enter(batch(0, 0).b, 0)).done();
     expect(semaphore.tryAcquire).toHaveBeenCalledTimes(2);
-    const h2 = await guard.enter(batch(2, 5).b, []);
+    const h2 = await guard.enter(batch(2, 5).b, 5);
     expect(h2.holds(8)).toBe(true);
     expect(semaphore.acquire).toHaveBeenCalledTimes(1); // partitions 1 and 2 came along
     h2.done();
@@ -143,11 +144,11 @@ describe('PartitionGuard', () => {
       await gate;
       return lease;
     });
-    const first = guard.enter(batch(0, 0).b, []);
+    const first = guard.enter(batch(0, 0).b, 0);
     await new Promise((r) => setImmediate(r));
     const { b, heartbeat } = batch(1, 7);
     heartbeat.mockImplementation(async () => open());
-    const [h0, h1] = await Promise.all([first, guard.enter(b, [])]);
+    const [h0, h1] = await Promise.all([first, guard.enter(b, 7)]);
     expect([h0.partition, h1.partition]).toEqual([0, 1]);
     expect(heartbeat).toHaveBeenCalled(); // it did wait, for a lease that was its own
     expect(semaphore.leases.map((l) => l.resource)).toEqual([
@@ -159,7 +160,7 @@ describe('PartitionGuard', () => {
   it('lets go of a revoked partition, only after the batch in hand ends', async () => {
     const { semaphore, assignment, guard } = setup();
     assignment.update({ [TOPIC]: [3] });
-    const h = await guard.enter(batch(3, 0).b, []);
+    const h = await guard.enter(batch(3, 0).b, 0);
     const [lease] = semaphore.leases;
     assignment.update({ [TOPIC]: [] });
     await new Promise((r) => setImmediate(r));
@@ -169,31 +170,46 @@ describe('PartitionGuard', () => {
     expect(lease.released).toBe(true);
   });
 
-  it('reads back the apps of a failed attempt before its retry', async () => {
+  it('reads back an app after a failed append, from the given offset on', async () => {
     const { guard } = setup();
-    const h = await guard.enter(batch(0, 10).b, ['a']);
-    held('a', 0, [10, 11]); // written, but the attempt failed before it could say so
-    h.failed();
-    h.done();
-    const retry = await guard.enter(batch(0, 10).b, ['a']);
-    expect([retry.holds(10), retry.holds(11), retry.holds(12)]).toEqual([true, true, false]);
+    const h = await guard.enter(batch(0, 10).b, 10);
+    held('a', 0, [9, 10, 11]); // written, but the append failed before it could say so
+    held('b', 0, [12]);
+    expect(h.holds(10)).toBe(false);
+    await h.recheck('a', 10);
+    expect([9, 10, 11, 12].map((o) => h.holds(o))).toEqual([false, true, true, false]);
   });
 
-  it('forgets offsets below the first offset of the next batch (committed)', async () => {
+  it('lets go of a revoked partition only after tracked appends settle', async () => {
+    const { semaphore, assignment, guard } = setup();
+    assignment.update({ [TOPIC]: [3] });
+    const h = await guard.enter(batch(3, 0).b, 0);
+    let finish!: () => void;
+    void h.track(new Promise<void>((resolve) => (finish = resolve)));
+    h.done();
+    assignment.update({ [TOPIC]: [] });
+    await new Promise((r) => setImmediate(r));
+    expect(semaphore.leases[0].released).toBe(false); // an append still runs under it
+    finish();
+    await new Promise((r) => setImmediate(r));
+    expect(semaphore.leases[0].released).toBe(true);
+  });
+
+  it('forgets offsets below the first unfinished one (committed)', async () => {
     const { guard } = setup();
-    const h = await guard.enter(batch(0, 0).b, []);
+    const h = await guard.enter(batch(0, 0).b, 0);
     h.add([0, 1, 2]);
     h.done();
-    const next = await guard.enter(batch(0, 2).b, []);
+    const next = await guard.enter(batch(0, 2).b, 2);
     expect([next.holds(1), next.holds(2)]).toEqual([false, true]);
   });
 
   it('takes a lost lease again and scans anew', async () => {
     const { semaphore, guard } = setup();
-    (await guard.enter(batch(0, 0).b, [])).done();
+    (await guard.enter(batch(0, 0).b, 0)).done();
     semaphore.leases[0].held = false;
     held('a', 0, [1]); // another instance appended while we were not the owner
-    const h = await guard.enter(batch(0, 1).b, []);
+    const h = await guard.enter(batch(0, 1).b, 1);
     expect(semaphore.acquire).toHaveBeenCalledTimes(2);
     expect(h.holds(1)).toBe(true);
   });
@@ -205,7 +221,7 @@ describe('PartitionGuard', () => {
     heartbeat.mockImplementation(async () => {
       if (semaphore.timeouts === 2) semaphore.busy.clear(); // the former owner's TTL ran out
     });
-    await guard.enter(b, []);
+    await guard.enter(b, 0);
     expect(heartbeat).toHaveBeenCalledTimes(2);
     expect(semaphore.acquire).toHaveBeenCalledTimes(3);
   });
@@ -213,13 +229,13 @@ describe('PartitionGuard', () => {
   it('stops waiting when the partition is revoked meanwhile', async () => {
     const { semaphore, guard } = setup();
     semaphore.busy.add('partition:by-app:0');
-    await expect(guard.enter(batch(0, 0, () => true).b, [])).rejects.toThrow(/revoked/);
+    await expect(guard.enter(batch(0, 0, () => true).b, 0)).rejects.toThrow(/revoked/);
   });
 
   it('fails at once, with the Redis error, when Redis cannot be reached', async () => {
     const { semaphore, guard } = setup();
     semaphore.redisDown = true;
-    await expect(guard.enter(batch(0, 0).b, [])).rejects.toMatchObject({
+    await expect(guard.enter(batch(0, 0).b, 0)).rejects.toMatchObject({
       name: 'LockTimeoutError',
       lastError: expect.any(Error) as Error,
     });
@@ -229,7 +245,7 @@ describe('PartitionGuard', () => {
   it('releases every lease at shutdown', async () => {
     const { semaphore, assignment, guard } = setup();
     assignment.update({ [TOPIC]: [0, 1] });
-    (await guard.enter(batch(0, 0).b, [])).done();
+    (await guard.enter(batch(0, 0).b, 0)).done();
     expect(semaphore.leases).toHaveLength(2);
     await guard.onApplicationShutdown();
     expect(semaphore.leases.every((l) => l.released)).toBe(true);

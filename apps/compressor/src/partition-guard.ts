@@ -17,7 +17,7 @@ import {
 /** One acquire attempt waits this long, then the batch heartbeats and checks it is still ours. */
 const ACQUIRE_ROUND_MS = 3_000;
 
-/** What a batch handler may do while it holds its partition. */
+/** What the partition's appends may do while this instance holds the partition. */
 export interface PartitionHold {
   readonly topic: string;
   readonly partition: number;
@@ -27,22 +27,30 @@ export interface PartitionHold {
   add(offsets: readonly number[]): void;
   /** Throws unless this instance still holds the partition's lease (fencing check included). */
   assertHeld(): Promise<void>;
-  /** The batch failed after it may have appended: the retry reads back what it left. */
-  failed(): void;
-  /** The batch ended, either way. */
+  /** False once the lease is known to be lost: enter again for a new hold. */
+  isHeld(): boolean;
+  /**
+   * Reads back what the app's manifests hold from offset `from` on: after a failed append, which
+   * may have committed its block (say, a seal failing after the manifest line), before a retry.
+   */
+  recheck(app: string, from: number): Promise<void>;
+  /** Work on the partition: a revoked partition's lease is let go only once all of it settled. */
+  track<T>(work: Promise<T>): Promise<T>;
+  /** The batch that entered ended, either way. */
   done(): void;
 }
+
+/** Who enters: a batch, or the compressor's timer on behalf of a partition's gathered work. */
+export type Entrant = Pick<KafkaBatch, 'topic' | 'partition' | 'heartbeat' | 'isStale'>;
 
 interface Owned {
   topic: string;
   partition: number;
   lease: Lease;
-  /** Offsets of this partition's chunks held by manifests, from the current batch's first on. */
+  /** Offsets of this partition's chunks held by manifests, from the first unfinished on. */
   held: Set<number>;
-  /** Apps of failed batches: `held` may miss what those wrote to their segments. */
-  suspect: Set<string>;
-  /** The batch in hand; a revoked partition's lease is let go only after it ends. */
-  busy?: Promise<void>;
+  /** Batches and appends in hand; a revoked partition's lease is let go once they settled. */
+  busy: Set<Promise<unknown>>;
 }
 
 /**
@@ -52,8 +60,8 @@ interface Owned {
  *
  * The lease is taken on a partition's first batch and kept while the group assigns the partition
  * here; once taken, no one else appends the partition's chunks, so one scan of the spool plus
- * what this instance appends afterwards is complete. A failed batch makes the next attempt read
- * back the manifests of its apps; a lost lease makes the next batch take it and scan anew.
+ * what this instance appends afterwards is complete. A failed append reads back the manifests of
+ * its app before it is retried; a lost lease makes the next batch take it and scan anew.
  */
 @Injectable()
 export class PartitionGuard implements OnApplicationShutdown {
@@ -82,29 +90,21 @@ export class PartitionGuard implements OnApplicationShutdown {
   }
 
   /**
-   * Holds the batch's partition for the batch: takes the lease when not held yet (waiting for a
-   * former owner to release it or for its TTL to run out) and brings what is known of the spool up
-   * to date. `apps` are the batch's apps: where it appends, read back should it fail.
+   * Holds the batch's partition: takes the lease when not held yet (waiting for a former owner to
+   * release it or for its TTL to run out) and brings what is known of the spool up to date.
+   * `from`: the partition's first offset not yet durable here (what is below is committed).
    */
-  async enter(batch: KafkaBatch, apps: readonly string[]): Promise<PartitionHold> {
+  async enter(batch: Entrant, from: number): Promise<PartitionHold> {
     const { topic, partition } = batch;
-    const first = Number(batch.messages[0].offset);
     let o = this.owned.get(key(topic, partition));
     if (o && !o.lease.isHeld()) {
       this.log.warn(`lease of ${topic}[${partition}] was lost: taking it again`);
       this.letGo(o, 'lost');
       o = undefined;
     }
-    if (!o) {
-      o = await this.obtain(batch, first);
-    } else if (o.suspect.size > 0) {
-      // The apps of the failed attempt, not of this one: a batch fetched again may be shorter.
-      const found = await this.scan(topic, partition, first, [...o.suspect]);
-      for (const offset of found) o.held.add(offset);
-      o.suspect.clear();
-    }
-    for (const offset of o.held) if (offset < first) o.held.delete(offset); // committed
-    return this.hold(o, apps);
+    if (!o) o = await this.obtain(batch, from);
+    for (const offset of o.held) if (offset < from) o.held.delete(offset); // committed
+    return this.hold(o);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -121,7 +121,7 @@ export class PartitionGuard implements OnApplicationShutdown {
    * it started; what the others' first batches find is then current.
    */
   /** The partition as owned here: from another batch's take in flight, or by taking it. */
-  private async obtain(batch: KafkaBatch, first: number): Promise<Owned> {
+  private async obtain(batch: Entrant, first: number): Promise<Owned> {
     const k = key(batch.topic, batch.partition);
     for (;;) {
       const taken =
@@ -131,7 +131,7 @@ export class PartitionGuard implements OnApplicationShutdown {
   }
 
   /** Undefined when another batch's take got this partition's lease meanwhile (see obtain). */
-  private async take(batch: KafkaBatch, first: number): Promise<Owned | undefined> {
+  private async take(batch: Entrant, first: number): Promise<Owned | undefined> {
     const { topic, partition } = batch;
     const k = key(topic, partition);
     this.acquiring.add(k); // keeps other batches' takes from taking it along
@@ -196,7 +196,7 @@ export class PartitionGuard implements OnApplicationShutdown {
         void lease.release();
         continue;
       }
-      const o: Owned = { topic, partition: q, lease, held: found.get(q)!, suspect: new Set() };
+      const o: Owned = { topic, partition: q, lease, held: found.get(q)!, busy: new Set() };
       this.owned.set(key(topic, q), o);
       out.set(q, o);
     }
@@ -210,7 +210,7 @@ export class PartitionGuard implements OnApplicationShutdown {
    * Waits in rounds, heartbeating between them, so a long wait does not cost the assignment.
    * Undefined when this instance's own take of another partition got the lease meanwhile.
    */
-  private async acquire(batch: KafkaBatch): Promise<Lease | undefined> {
+  private async acquire(batch: Entrant): Promise<Lease | undefined> {
     const { topic, partition } = batch;
     const { lockTtlMs, compressor } = this.config;
     const resource = partitionResource(topic, partition);
@@ -256,9 +256,17 @@ export class PartitionGuard implements OnApplicationShutdown {
     return found.get(partition)!;
   }
 
-  private hold(o: Owned, apps: readonly string[]): PartitionHold {
+  private hold(o: Owned): PartitionHold {
+    const track = <T>(work: Promise<T>): Promise<T> => {
+      o.busy.add(work);
+      const settled = () => void o.busy.delete(work);
+      work.then(settled, settled);
+      return work;
+    };
+    // The batch itself, gone from `busy` the moment it ends (a revoke may follow right away).
     let end!: () => void;
-    o.busy = new Promise((resolve) => (end = resolve));
+    const batch = new Promise<void>((resolve) => (end = resolve));
+    o.busy.add(batch);
     return {
       topic: o.topic,
       partition: o.partition,
@@ -267,23 +275,24 @@ export class PartitionGuard implements OnApplicationShutdown {
         for (const offset of offsets) o.held.add(offset);
       },
       assertHeld: () => o.lease.assertHeld(),
-      failed: () => {
-        for (const app of apps) o.suspect.add(app);
+      isHeld: () => o.lease.isHeld() && this.owned.get(key(o.topic, o.partition)) === o,
+      recheck: async (app, from) => {
+        for (const offset of await this.scan(o.topic, o.partition, from, [app])) o.held.add(offset);
       },
+      track,
       done: () => {
-        o.busy = undefined;
+        o.busy.delete(batch);
         end();
       },
     };
   }
 
-  /** Forgets the partition; its lease is released once the batch in hand (if any) has ended. */
+  /** Forgets the partition; its lease is released once the work in hand (if any) has settled. */
   private letGo(o: Owned, why: 'revoked' | 'lost'): void {
     if (this.owned.get(key(o.topic, o.partition)) !== o) return;
     this.owned.delete(key(o.topic, o.partition));
-    const release = () => void o.lease.release();
-    if (o.busy) void o.busy.then(release);
-    else release();
+    if (o.busy.size === 0) void o.lease.release();
+    else void Promise.allSettled([...o.busy]).then(() => o.lease.release());
     if (why === 'revoked') this.log.log(`let go of ${o.topic}[${o.partition}]: revoked`);
   }
 }

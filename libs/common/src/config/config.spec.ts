@@ -62,7 +62,9 @@ describe('loadConfig', () => {
     expect(c.splitter.maxChunkBytes).toBeGreaterThan(c.splitter.maxRecordBytes);
     expect(c.compressor).toMatchObject({
       segmentMaxBytes: 64 * 1024 * 1024,
-      segmentMaxAgeMs: 5 * 60_000,
+      segmentMaxAgeMs: 30 * 60_000,
+      blockBytes: 1024 * 1024,
+      blockLingerMs: 5_000,
       fsync: true,
     });
     expect(c.uploader).toMatchObject({ intervalMs: 15_000, concurrency: 4 });

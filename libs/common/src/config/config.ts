@@ -71,6 +71,13 @@ export interface LogsplitConfig {
     segmentMaxBytes: number;
     segmentMaxAgeMs: number;
     maxMemberBytes: number;
+    /** An app's gathered chunks are appended at this many raw bytes, or after blockLingerMs. */
+    blockBytes: number;
+    blockLingerMs: number;
+    /** Raw bytes gathered but not yet durable, per instance, before batches wait. */
+    bufferBytes: number;
+    /** Blocks compressed and appended at the same time. */
+    concurrency: number;
     lockWaitTimeoutMs: number;
     fsync: boolean;
     /** Below this many free bytes on the spool filesystem appends pause (0 = never). */
@@ -191,6 +198,10 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       segmentMaxBytes: e.LOGSPLIT_SEGMENT_MAX_BYTES,
       segmentMaxAgeMs: e.LOGSPLIT_SEGMENT_MAX_AGE_MS,
       maxMemberBytes: e.LOGSPLIT_MAX_MEMBER_BYTES,
+      blockBytes: e.LOGSPLIT_BLOCK_BYTES,
+      blockLingerMs: e.LOGSPLIT_BLOCK_LINGER_MS,
+      bufferBytes: e.LOGSPLIT_COMPRESSOR_BUFFER_BYTES,
+      concurrency: e.LOGSPLIT_COMPRESSOR_CONCURRENCY,
       lockWaitTimeoutMs: e.LOGSPLIT_LOCK_WAIT_TIMEOUT_MS,
       fsync: e.LOGSPLIT_FSYNC,
       spoolMinFreeBytes: e.LOGSPLIT_SPOOL_MIN_FREE_BYTES,

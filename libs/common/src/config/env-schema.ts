@@ -112,8 +112,17 @@ export const envSchema = z.object({
   // --- compressor ---
   LOGSPLIT_COMPRESSOR_GROUP: z.string().min(1).default('logsplit-compressor'),
   LOGSPLIT_SEGMENT_MAX_BYTES: int(1024).default(64 * 1024 * 1024),
-  LOGSPLIT_SEGMENT_MAX_AGE_MS: int(1000).default(5 * 60_000),
+  /** Few large files: an app that logs all the time gets two objects per hour per writer slot. */
+  LOGSPLIT_SEGMENT_MAX_AGE_MS: int(1000).default(30 * 60_000),
   LOGSPLIT_MAX_MEMBER_BYTES: int(1024).default(4 * 1024 * 1024),
+  /** An app's chunks are gathered across batches into blocks of about this many raw bytes... */
+  LOGSPLIT_BLOCK_BYTES: int(1024).default(1024 * 1024),
+  /** ...or appended once its oldest gathered chunk is this old. */
+  LOGSPLIT_BLOCK_LINGER_MS: int(0, 600_000).default(5_000),
+  /** Raw bytes gathered (not yet durable) per compressor; above it batches wait for appends. */
+  LOGSPLIT_COMPRESSOR_BUFFER_BYTES: int(1024 * 1024).default(128 * 1024 * 1024),
+  /** Blocks compressed and appended at the same time per compressor (any apps, any partitions). */
+  LOGSPLIT_COMPRESSOR_CONCURRENCY: int(1, 64).default(4),
   LOGSPLIT_LOCK_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LOGSPLIT_FSYNC: bool.default(true),
   /** Free space the spool filesystem must keep; below it the compressor pauses. 0 = no check. */

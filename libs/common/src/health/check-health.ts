@@ -1,5 +1,5 @@
 import { credentials, makeGenericClientConstructor, ServiceError, status } from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import { healthService } from './health-proto';
 
 /** What grpc.health.v1 reports, plus SERVICE_UNKNOWN for a name the server does not know. */
 export type HealthStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';

@@ -40,12 +40,30 @@ export function kafkaProbe(config: KafkaConfig): {
   };
 }
 
-/** Redis: the shared client is connected and answers PING. */
+/**
+ * Redis: the shared client is connected and answers PING. A connection being set up (at start-up,
+ * or a reconnect attempt) is waited for instead of failing the probe, whose next round is a
+ * second away; an unreachable Redis closes it, or the probe's timeout ends the wait.
+ */
 export function redisProbe(redis: Redis): DependencyProbe {
   return async () => {
+    if (redis.status === 'connecting' || redis.status === 'connect') await settled(redis);
     if (redis.status !== 'ready') throw new Error(`redis client is ${redis.status}`);
     await redis.ping();
   };
+}
+
+/** Resolves when the client's connection attempt ends: ready, or closed. */
+function settled(redis: Redis): Promise<void> {
+  return new Promise((res) => {
+    const done = () => {
+      redis.off('ready', done);
+      redis.off('close', done);
+      res();
+    };
+    redis.on('ready', done);
+    redis.on('close', done);
+  });
 }
 
 /** Object store: a HEAD of a key that need not exist; only an error means unreachable. */

@@ -1,4 +1,5 @@
-import { HealthImplementation, ServingStatus } from 'grpc-health-check';
+import type { ServingStatus } from './health-proto';
+import { HealthStatuses } from './health-service';
 
 /** A dependency whose reachability decides whether the service can do its job. */
 export type HealthComponent = 'kafka' | 'redis' | 'store';
@@ -9,7 +10,7 @@ export type HealthComponent = 'kafka' | 'redis' | 'store';
  * and the service is not shutting down. Starts NOT_SERVING until the first probes succeed.
  */
 export class HealthState {
-  readonly implementation: HealthImplementation;
+  readonly implementation: HealthStatuses;
   private readonly up = new Map<HealthComponent, boolean>();
   private readonly reported = new Map<string, ServingStatus>();
   private shuttingDown = false;
@@ -20,7 +21,7 @@ export class HealthState {
       initial[c] = 'NOT_SERVING';
       this.up.set(c, false);
     }
-    this.implementation = new HealthImplementation(initial);
+    this.implementation = new HealthStatuses(initial);
     for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
   }
 

@@ -30,6 +30,12 @@ export interface KafkaBatchServerOptions {
    * sendOffsets, with KafkaBatch.nextOffset); the server then only advances its fetch position.
    */
   offsetCommit?: 'transport' | 'handler';
+  /**
+   * Called on close after fetching stopped and the batches in hand ended, before the group is
+   * left: handlers that keep records past their batch make them durable and commit them here.
+   * `stop()` turns true when shutdown runs out of time.
+   */
+  drain?: (stop: () => boolean) => Promise<void>;
   /** Consumer lag and backpressure (paused partitions) are exported here. */
   metrics?: Metrics;
   /** Backoff between attempts at a failing batch (defaults 200 ms doubling to 30 s, jittered). */
@@ -116,15 +122,23 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       consumer.on(consumer.events.STOP, () => assignment.update({}));
       consumer.on(consumer.events.CRASH, () => assignment.update({}));
     }
+    consumer.on(consumer.events.GROUP_JOIN, (e) =>
+      this.log.log(`joined group ${groupId} in ${e.payload.duration} ms`),
+    );
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
-    this.log.log(`consuming ${topics.join(', ')} as group ${groupId}`);
+    // Not awaited: run() resolves only once the group has been joined, and a join waits for
+    // every other member to rejoin (up to their heartbeat interval and batch in hand). A member
+    // waiting for its partitions is up; failed joins are retried or reported (CRASH) by kafkajs.
+    consumer
+      .run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => this.handleBatch(payload),
+      })
+      .catch((err) => this.log.error(`consumer of ${groupId} failed: ${describeError(err)}`));
+    this.log.log(`consuming ${topics.join(', ')} as group ${groupId} (joining)`);
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
@@ -151,6 +165,11 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
       partition,
       messages: batch.messages,
       nextOffset,
+      commit: async (offset) => {
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic, partitions: [{ partition, offset }] }],
+        });
+      },
       heartbeat,
       isStale: () => lost() || this.abandoning,
     };
@@ -249,6 +268,16 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
   /** Stops fetching and retrying, lets the batches in hand finish and commit, leaves the group. */
   async close(): Promise<void> {
     this.closing = true;
+    const { drain, routes } = this.options;
+    if (drain && this.consumer) {
+      this.consumer.pause(Object.keys(routes).map((topic) => ({ topic })));
+      while (this.inFlight.size > 0 && !this.abandoning) await sleep(50);
+      try {
+        await drain(() => this.abandoning);
+      } catch (err) {
+        this.log.warn(`draining before leaving the group failed: ${describeError(err)}`);
+      }
+    }
     await this.consumer?.disconnect();
   }
 

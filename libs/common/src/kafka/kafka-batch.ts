@@ -10,6 +10,12 @@ export interface KafkaBatch {
    * records that end it. Handlers that commit their own offsets (offsetCommit: 'handler') use it.
    */
   nextOffset: string;
+  /**
+   * Commits `offset` (the next to read) for this batch's partition, also after the handler
+   * returned: for handlers that finish a partition's records later than their batch
+   * (offsetCommit: 'handler'). The caller must know the partition is still its own.
+   */
+  commit(offset: string): Promise<void>;
   /** Call during long work so the group does not consider this consumer dead. */
   heartbeat(): Promise<void>;
   /**

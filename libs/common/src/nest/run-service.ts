@@ -32,6 +32,8 @@ export interface ServiceRuntime {
   health: HealthState;
   /** The partitions the service's consumer owns, kept current by the transport. */
   assignment: PartitionAssignment;
+  /** Work the transport runs on shutdown before it leaves the group (see KafkaBatchServer). */
+  drainers: ((stop: () => boolean) => Promise<void>)[];
 }
 
 export interface ServiceDefinition {
@@ -41,7 +43,10 @@ export interface ServiceDefinition {
   /** Topic → @EventPattern name. */
   routes: (config: LogsplitConfig) => Record<string, string>;
   partitionsConsumedConcurrently?: number;
-  /** `handler`: the service commits consumed offsets in its own Kafka transaction (splitter). */
+  /**
+   * `handler`: the service commits consumed offsets itself: in its own Kafka transaction
+   * (splitter), or once records kept past their batch are durable (compressor).
+   */
   offsetCommit?: 'transport' | 'handler';
   /** Dependencies without which the service cannot do its job (gRPC health components). */
   components: HealthComponent[];
@@ -91,6 +96,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     metrics: new Metrics(def.name, obs.appLabelLimit, obs.appLabelAllowList),
     health: new HealthState(def.components),
     assignment: new PartitionAssignment(),
+    drainers: [],
   };
   const healthServer = await startHealthServer(runtime.health, obs.host, obs.healthPort);
   log.log(`health listening on ${healthServer.host}:${healthServer.port}`);
@@ -102,7 +108,10 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     app?: INestMicroservice;
     monitor?: HealthMonitor;
     server?: KafkaBatchServer;
+    /** The transport is consuming: its group join may still be in flight (firstJoin). */
+    consuming?: boolean;
   } = {};
+  const firstJoin = settledOnFirstChange(runtime.assignment);
   const kafkaHealth = kafkaProbe(config.kafka);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
@@ -126,6 +135,12 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     }, limitMs);
     let clean = true;
     try {
+      if (running.consuming && !firstJoin.settled) {
+        // Closing now would leave a join in flight that kafkajs no longer tracks: it would
+        // complete after the disconnect and fetch. Let it settle, within the time limit.
+        log.log('shutdown: letting the group join in progress finish first');
+        await firstJoin.promise;
+      }
       await running.app?.close();
     } catch (err) {
       clean = false;
@@ -155,6 +170,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     assignment: runtime.assignment,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     offsetCommit: def.offsetCommit,
+    drain: async (stop) => void (await Promise.all(runtime.drainers.map((d) => d(stop)))),
     metrics: runtime.metrics,
   });
   running.server = server;
@@ -176,9 +192,32 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     { intervalMs: HEALTH_PROBE_INTERVAL_MS, timeoutMs: HEALTH_PROBE_TIMEOUT_MS },
   );
   running.monitor = monitor;
+  // Resolves once the consumer is subscribed and running, before it has joined its group.
   await app.listen();
+  running.consuming = true;
   monitor.start();
   log.log(`${def.name} ${config.instanceId} started`);
+}
+
+/** Settles on the assignment's first update: the first group join, or a crash or stop. */
+function settledOnFirstChange(assignment: PartitionAssignment): {
+  readonly settled: boolean;
+  promise: Promise<void>;
+} {
+  let settled = false;
+  const promise = new Promise<void>((res) => {
+    const off = assignment.onChange(() => {
+      off();
+      settled = true;
+      res();
+    });
+  });
+  return {
+    get settled() {
+      return settled;
+    },
+    promise,
+  };
 }
 
 function describeInFlight(server: KafkaBatchServer | undefined): string {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import Redis, { RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { backoffDelay } from '../util';
 
 /** What the client logs through; Nest's `Logger` fits. */
@@ -30,7 +31,10 @@ export const REDIS_RECONNECT_CAP_MS = 5_000;
  */
 export function createRedis(url: string, name: string, options: CreateRedisOptions = {}): Redis {
   const logger = options.logger ?? new Logger(`Redis(${name})`);
-  const client = new Redis(url, {
+  // Required here, not imported: ~90 ms of CPU at start-up, for services without Redis too.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: Client } = require('ioredis') as typeof import('ioredis');
+  const client = new Client(url, {
     connectionName: name.replace(/[^\w.:-]/g, '_'), // CLIENT SETNAME refuses spaces
     lazyConnect: false,
     enableOfflineQueue: true, // commands issued while (re)connecting wait instead of failing at once...
@@ -38,6 +42,9 @@ export function createRedis(url: string, name: string, options: CreateRedisOptio
     commandTimeout: 5_000, // also bounds a half-open socket (no RST) where nothing would ever fail
     connectTimeout: 5_000,
     keepAlive: 10_000,
+    // Commands issued in the same tick (the fence checks of concurrent appends, lease renewals)
+    // go out in one write and one reply read instead of a syscall each.
+    enableAutoPipelining: true,
     retryStrategy: (times) =>
       backoffDelay(times - 1, REDIS_RECONNECT_BASE_MS, REDIS_RECONNECT_CAP_MS),
     // After a failover the old primary answers READONLY: reconnect and resend the command.
