@@ -117,7 +117,12 @@ describe.each<[CrashPoint, number]>([
   }, 60_000);
 
   it('dies at the point, and a fresh uploader completes the archive exactly once', async () => {
-    const doomed = await startService('uploader', { ...p.env, LOGSPLIT_CRASH_AT: point });
+    // One lane, so the crash leaves exactly one segment half done; its successor uses the default.
+    const doomed = await startService('uploader', {
+      ...p.env,
+      LOGSPLIT_CRASH_AT: point,
+      LOGSPLIT_UPLOAD_CONCURRENCY: '1',
+    });
     services.push(doomed);
     expect(await crashed(doomed, 120_000)).toBeNull(); // killed by a signal, not an exit
     expect(doomed.proc.signalCode).toBe('SIGKILL');

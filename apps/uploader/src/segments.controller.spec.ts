@@ -3,6 +3,8 @@ import { encodeSegmentEvent, KafkaBatch } from '@logsplit/common';
 import { SegmentsController } from './segments.controller';
 import { UploadOutcome, UploadService } from './upload.service';
 
+const CONFIG = { uploader: { group: 'uploader', intervalMs: 1000, concurrency: 4 } };
+
 function batch(...segments: [string, string][]): KafkaBatch {
   return {
     messages: segments.map(([app, segmentId]) => ({
@@ -41,7 +43,7 @@ describe('SegmentsController', () => {
         return outcomes[id].shift()!;
       },
     } as unknown as UploadService;
-    await new SegmentsController(uploads).handle(batch(['a', 's1'], ['a', 's2']));
+    await new SegmentsController(uploads, CONFIG).handle(batch(['a', 's1'], ['a', 's2']));
     expect(calls).toEqual(['s1', 's2', 's2', 's2']);
     expect(snapshots).toBe(3);
   });
@@ -55,7 +57,7 @@ describe('SegmentsController', () => {
         return 'uncommitted' as const;
       },
     } as unknown as UploadService;
-    await new SegmentsController(uploads).handle(batch(['a', 's1'], ['a', 's1']));
+    await new SegmentsController(uploads, CONFIG).handle(batch(['a', 's1'], ['a', 's1']));
     expect(calls).toBe(6); // the first try and five more: duplicates of one segment count once
   }, 15_000);
 });

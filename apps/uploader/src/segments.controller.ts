@@ -1,6 +1,13 @@
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { decodeSegmentEvent, KafkaBatch, sleep } from '@logsplit/common';
+import {
+  decodeSegmentEvent,
+  KafkaBatch,
+  LOGSPLIT_CONFIG,
+  LogsplitConfig,
+  sleep,
+} from '@logsplit/common';
+import { uploadEach } from './upload-each';
 import { UploadService } from './upload.service';
 
 /** Handler name of segment events; main.ts routes the configured segments topic to it. */
@@ -21,7 +28,10 @@ export const COMMIT_WAIT_DELAYS_MS = [200, 400, 800, 1600, 2000];
 export class SegmentsController {
   private readonly log = new Logger(SegmentsController.name);
 
-  constructor(private readonly uploads: UploadService) {}
+  constructor(
+    private readonly uploads: UploadService,
+    @Inject(LOGSPLIT_CONFIG) private readonly config: Pick<LogsplitConfig, 'uploader'>,
+  ) {}
 
   @EventPattern(SEGMENT_EVENTS)
   async handle(@Payload() batch: KafkaBatch): Promise<void> {
@@ -44,15 +54,20 @@ export class SegmentsController {
   ): Promise<Map<string, { app: string; segmentId: string }>> {
     const held = new Map<string, { app: string; segmentId: string }>();
     const commits = this.uploads.commitSnapshot();
-    for (const [id, { app, segmentId }] of pending) {
-      try {
-        if ((await this.uploads.upload(app, segmentId, commits)) === 'uncommitted') {
-          held.set(id, { app, segmentId });
+    const upload = ({ app, segmentId }: { app: string; segmentId: string }) =>
+      this.uploads.upload(app, segmentId, commits);
+    await uploadEach(
+      [...pending.values()],
+      this.config.uploader.concurrency,
+      upload,
+      (s, outcome) => {
+        const id = `${s.app}/${s.segmentId}`;
+        if (outcome === 'uncommitted') held.set(id, s);
+        if (outcome instanceof Error) {
+          this.log.warn(`upload of ${id} deferred to the next pass: ${String(outcome)}`);
         }
-      } catch (err) {
-        this.log.warn(`upload of ${id} deferred to the next pass: ${String(err)}`);
-      }
-    }
+      },
+    );
     return held;
   }
 }

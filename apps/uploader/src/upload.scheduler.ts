@@ -17,6 +17,9 @@ import { UploadService } from './upload.service';
 export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(UploadScheduler.name);
   private running?: Promise<void>;
+  /** A tick came while a pass ran. */
+  private again = false;
+  private stopping = false;
 
   constructor(
     @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
@@ -32,13 +35,24 @@ export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShu
 
   /** Lets an upload in progress finish: its segment stays on the spool until it has. */
   async onApplicationShutdown(): Promise<void> {
-    this.registry.deleteInterval('upload-pass');
+    this.stopping = true;
+    // The schedule module's own shutdown hook may have removed it already.
+    if (this.registry.doesExist('interval', 'upload-pass'))
+      this.registry.deleteInterval('upload-pass');
     await this.running;
   }
 
-  /** Passes never overlap: a slow store delays the next pass instead of stacking them. */
+  /**
+   * Passes never overlap: a slow store delays the next pass instead of stacking them. A tick
+   * that comes during a pass is not dropped but runs right after it, so segments sealed during
+   * a long pass (a drain) do not wait a whole interval more.
+   */
   tick(): Promise<void> {
-    this.running ??= this.uploads
+    if (this.running) {
+      this.again = !this.stopping;
+      return this.running;
+    }
+    this.running = this.uploads
       .pass()
       .then((t) => {
         if (t.sealed || t.uploaded || t.waiting || t.failed) {
@@ -46,7 +60,13 @@ export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShu
         }
       })
       .catch((err) => this.log.error(`upload pass failed: ${String(err)}`))
-      .finally(() => (this.running = undefined));
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopping) {
+          this.again = false;
+          void this.tick();
+        }
+      });
     return this.running;
   }
 }

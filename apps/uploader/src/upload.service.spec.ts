@@ -24,6 +24,7 @@ import {
   SpoolLayout,
 } from '@logsplit/common/spool';
 import { FsStorageDriver, ObjectInfo, PutOptions, StorageDriver } from '@logsplit/common/storage';
+import { Metrics } from '@logsplit/common/telemetry';
 import { SegmentWriter } from '../../compressor/src/segment-writer';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
@@ -528,6 +529,41 @@ describe('UploadService.pass', () => {
     commits.commit('by-app', 1, 8);
     expect(await service.pass()).toMatchObject({ uploaded: 1, waiting: 0 });
     expect(await storedKeys()).toContain(objectKey(held, 'app-b'));
+  });
+
+  it('seals and uploads apps side by side, counting every one, and sets the spool gauges', async () => {
+    const apps = ['app-a', 'app-b', 'app-c', 'app-d', 'app-e', 'app-f'];
+    for (const app of apps) await openSegment(['x\n', 'y\n'], app, 0); // due (made at T0)
+    await openSegment(['young\n'], 'app-g', 1, Date.now()); // not due
+    // Waiting at the pass's start, once sealed: every data file (the sealed ones still to go).
+    const spoolBytes = [...apps.map((app) => layout.openDir(app, 0)), layout.openDir('app-g', 1)]
+      .map((dir) => statSync(join(dir, 'data.log.gz')).size)
+      .reduce((a, b) => a + b, 0);
+    let running = 0;
+    let most = 0;
+    const slow: StorageDriver = Object.assign(Object.create(store) as FsStorageDriver, {
+      putFile: async (key: string, path: string, opts?: PutOptions) => {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+        return store.putFile(key, path, opts);
+      },
+    });
+    const metrics = new Metrics('uploader', 0);
+    const s = new UploadService(
+      config,
+      slow,
+      semaphore as unknown as LeaseSemaphore,
+      commits,
+      metrics,
+    );
+
+    expect(await s.pass()).toEqual({ sealed: 6, uploaded: 6, waiting: 0, failed: 0 });
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(config.uploader.concurrency);
+    expect((await metrics.openSegments.get()).values[0].value).toBe(1);
+    expect((await metrics.spoolPendingBytes.get()).values[0].value).toBe(spoolBytes);
+    expect(existsSync(layout.openDir('app-g', 1))).toBe(true);
   });
 
   it('deletes what a crash left in the trash, and leaves none itself', async () => {

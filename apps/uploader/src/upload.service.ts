@@ -26,6 +26,7 @@ import {
   listDirs,
   LOGSPLIT_CONFIG,
   LogsplitConfig,
+  mapLimit,
   parseSlotDirName,
   readSegment,
   sealSegment,
@@ -38,6 +39,8 @@ import { CommittedOffsets, firstUncommittedBlock, inputTopics } from './commit-g
 import { CommitWaits } from './commit-waits';
 import { CompressorCommits } from './compressor-commits';
 import { buildIndexEntry, sameIndexEntry } from './index-entry';
+import { mayBeDue, probeOpenSlot } from './open-slot-probe';
+import { SegmentRef, uploadEach } from './upload-each';
 import { UPLOAD_STORE } from './upload-store';
 
 export type UploadOutcome = 'uploaded' | 'empty' | 'gone' | 'busy' | 'uncommitted';
@@ -103,22 +106,42 @@ export class UploadService {
    * the slot's lease without waiting: a busy slot has a writer that seals by itself.
    */
   async sealDue(app: string, now = Date.now()): Promise<number> {
+    return (await this.sealDueSlots(app, now)).sealed;
+  }
+
+  /** sealDue, also counting the open segments it left open and their data bytes (gauges). */
+  private async sealDueSlots(app: string, now: number): Promise<SlotTotals> {
     const { segmentMaxAgeMs, segmentMaxBytes } = this.config.compressor;
-    let sealed = 0;
+    const totals: SlotTotals = { sealed: 0, open: 0, openBytes: 0 };
     for (const name of await listDirs(this.layout.openRoot(app))) {
       const slot = parseSlotDirName(name);
       if (slot === undefined) continue;
       const dir = this.layout.openDir(app, slot);
-      if ((await dueAction(dir)) === undefined) continue;
+      const probe = await probeOpenSlot(dir);
+      const left = () => {
+        if (probe.dataBytes === undefined) return;
+        totals.open++;
+        totals.openBytes += probe.dataBytes;
+      };
+      if (!mayBeDue(probe, now, { segmentMaxAgeMs, segmentMaxBytes })) {
+        left();
+        continue;
+      }
       const lease = await this.semaphore.tryAcquireSlot(
         appSlotsResource(app),
         slot,
         this.config.lockTtlMs,
       );
-      if (!lease) continue;
+      if (!lease) {
+        left();
+        continue;
+      }
       try {
         const action = await dueAction(dir);
-        if (!action) continue;
+        if (!action) {
+          left();
+          continue;
+        }
         await lease.assertHeld();
         if (action.kind === 'discard') {
           await this.discard(dir, `${app}.${name}`);
@@ -131,12 +154,12 @@ export class UploadService {
           { root: true, attributes: segmentAttributes(segment), links: blockLinks(segment) },
           () => sealSegment(this.layout, segment),
         );
-        sealed++;
+        totals.sealed++;
       } finally {
         await lease.release();
       }
     }
-    return sealed;
+    return totals;
 
     /**
      * 'seal' for a segment with blocks that is old or big enough; 'discard' for a slot directory
@@ -365,67 +388,73 @@ export class UploadService {
     this.metrics.segmentBytes.observe(bytes);
   }
 
-  /** Open segments and the data bytes waiting on the spool, for the gauges. */
-  private async spoolStats(apps: string[]): Promise<{ open: number; bytes: number }> {
-    const stats = { open: 0, bytes: 0 };
-    for (const app of apps) {
-      const open = (await listDirs(this.layout.openRoot(app))).filter(
-        (d) => parseSlotDirName(d) !== undefined,
-      );
-      const dirs = [
-        ...open.map((d) => join(this.layout.openRoot(app), d)),
-        ...(await this.sealedSegmentIds(app)).map((id) => this.layout.sealedDir(app, id)),
-      ];
-      for (const dir of dirs) {
-        const files = await fs.readdir(dir).catch(() => [] as string[]);
-        const data = files.find((f) => f.startsWith(`${SEGMENT_FILES.dataBase}.`));
-        if (!data) continue;
-        if (dir.startsWith(this.layout.openRoot(app))) stats.open++;
-        stats.bytes += (await fs.stat(join(dir, data)).catch(() => ({ size: 0 }))).size;
-      }
+  /** Data bytes of sealed segments waiting on the spool, for the gauge. */
+  private async sealedBytes(app: string, segmentIds: readonly string[]): Promise<number> {
+    let bytes = 0;
+    for (const id of segmentIds) {
+      const dir = this.layout.sealedDir(app, id);
+      const files = await fs.readdir(dir).catch(() => [] as string[]);
+      const data = files.find((f) => f.startsWith(`${SEGMENT_FILES.dataBase}.`));
+      if (data) bytes += (await fs.stat(join(dir, data)).catch(() => ({ size: 0 }))).size;
     }
-    return stats;
+    return bytes;
   }
 
   /**
    * One full pass: seal what is due, then upload every sealed segment whose input the compressor
-   * has committed (one look-up of its offsets for the whole pass).
+   * has committed (one look-up of its offsets for the whole pass). Apps are sealed and segments
+   * uploaded `uploader.concurrency` at a time: each step mostly waits (fsync, the store, Redis).
    */
   async pass(): Promise<PassTotals> {
     const totals: PassTotals = { sealed: 0, uploaded: 0, waiting: 0, failed: 0 };
     await this.emptyTrash();
     const apps = await this.apps();
-    const spool = await this.spoolStats(apps);
-    this.metrics.openSegments.set(spool.open);
-    this.metrics.spoolPendingBytes.set(spool.bytes);
     const commits = this.commitSnapshot();
     const waiting = new Set<string>();
-    for (const app of apps) {
+    const segments: SegmentRef[] = [];
+    const spool = { open: 0, bytes: 0 };
+    await mapLimit(apps, this.config.uploader.concurrency, async (app) => {
       // One app's damaged open segment must not stop the pass for every app after it.
       try {
-        totals.sealed += await this.sealDue(app);
+        const slots = await this.sealDueSlots(app, Date.now());
+        totals.sealed += slots.sealed;
+        spool.open += slots.open;
+        spool.bytes += slots.openBytes;
       } catch (err) {
         totals.failed++;
         this.metrics.uploadErrors.inc({ step: 'seal' });
         this.log.error(`sealing due segments of ${app} failed, will retry: ${String(err)}`);
       }
-      for (const segmentId of await this.sealedSegmentIds(app)) {
-        try {
-          const outcome = await this.upload(app, segmentId, commits);
-          if (outcome === 'uploaded') totals.uploaded++;
-          if (outcome === 'uncommitted') {
-            totals.waiting++;
-            waiting.add(`${app}/${segmentId}`);
-          }
-        } catch (err) {
-          totals.failed++;
-          this.log.error(`upload of ${app}/${segmentId} failed, will retry: ${String(err)}`);
-        }
+      const ids = await this.sealedSegmentIds(app);
+      for (const segmentId of ids) segments.push({ app, segmentId });
+      const bytes = await this.sealedBytes(app, ids); // not `+= await`: lanes would race
+      spool.bytes += bytes;
+    });
+    this.metrics.openSegments.set(spool.open);
+    this.metrics.spoolPendingBytes.set(spool.bytes);
+    const upload = ({ app, segmentId }: SegmentRef) => this.upload(app, segmentId, commits);
+    await uploadEach(segments, this.config.uploader.concurrency, upload, (segment, outcome) => {
+      const { app, segmentId } = segment;
+      if (outcome === 'uploaded') totals.uploaded++;
+      if (outcome === 'uncommitted') {
+        totals.waiting++;
+        waiting.add(`${app}/${segmentId}`);
       }
-    }
+      if (outcome instanceof Error) {
+        totals.failed++;
+        this.log.error(`upload of ${app}/${segmentId} failed, will retry: ${String(outcome)}`);
+      }
+    });
     this.waits.keepOnly(waiting);
     return totals;
   }
+}
+
+interface SlotTotals {
+  sealed: number;
+  /** Open segments left open, and the bytes of their data files. */
+  open: number;
+  openBytes: number;
 }
 
 export interface PassTotals {

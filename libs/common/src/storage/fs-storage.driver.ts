@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { FileHandle, open, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileChunks, READ_CHUNK_BYTES, readChunks } from './file-chunks';
 import { DestinationExistsError, isTempName, Source, writeFileAtomically } from './fs-atomic-write';
 import { listKeys } from './fs-list';
 import { Md5Cache } from './fs-md5-cache';
+import { chunksMd5 } from './md5';
 import { readAll } from './read-all';
 import {
   assertSafeKey,
@@ -20,9 +20,6 @@ import {
   PutOptions,
   StorageDriver,
 } from './storage-driver';
-
-/** Large reads for 64 MiB segments; the default 64 KiB means a thousand round trips per file. */
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * A local folder as the bucket: the embedded default, and what NAS deployments use. Object key
@@ -40,12 +37,7 @@ export class FsStorageDriver implements StorageDriver {
 
   async putFile(key: string, path: string, opts: PutOptions = {}): Promise<ObjectInfo> {
     const dest = this.pathOf(key);
-    return this.write(
-      key,
-      dest,
-      () => createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }),
-      opts,
-    );
+    return this.write(key, dest, () => fileChunks(path), opts);
   }
 
   async putBuffer(key: string, body: Buffer, opts: PutOptions = {}): Promise<ObjectInfo> {
@@ -62,14 +54,7 @@ export class FsStorageDriver implements StorageDriver {
       const stats = await fh.stat({ bigint: true });
       let md5 = this.md5s.get(path, stats);
       if (md5 === undefined) {
-        const hash = createHash('md5');
-        for await (const chunk of fh.createReadStream({
-          autoClose: false,
-          highWaterMark: READ_CHUNK_BYTES,
-        })) {
-          hash.update(chunk as Buffer);
-        }
-        md5 = hash.digest('hex');
+        md5 = (await chunksMd5(readChunks(fh, Number(stats.size)))).md5;
         this.md5s.set(path, stats, md5);
       }
       return { key, size: Number(stats.size), md5 };
@@ -84,12 +69,15 @@ export class FsStorageDriver implements StorageDriver {
     if (!fh) throw new NotFoundError(key);
     try {
       const { size } = await fh.stat();
-      if (!range) return fh.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+      // A read stream allocates its whole highWaterMark per read: sized to what is read.
+      const highWaterMark = (bytes: number) => Math.min(READ_CHUNK_BYTES, Math.max(bytes, 1));
+      if (!range) return fh.createReadStream({ highWaterMark: highWaterMark(size + 1) });
       if (range.start >= size) throw new InvalidRangeError(key, range, size);
+      const end = Math.min(range.end, size - 1);
       return fh.createReadStream({
         start: range.start,
-        end: Math.min(range.end, size - 1),
-        highWaterMark: READ_CHUNK_BYTES,
+        end,
+        highWaterMark: highWaterMark(end - range.start + 1),
       });
     } catch (err) {
       await fh.close();

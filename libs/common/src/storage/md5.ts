@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { fileChunks } from './file-chunks';
 
 const MD5_HEX = /^[0-9a-f]{32}$/;
 
@@ -22,13 +22,19 @@ export function md5Base64ToHex(base64: string): string | undefined {
   return bytes.length === 16 ? bytes.toString('hex') : undefined;
 }
 
-/** MD5 and length of a file, read once in large chunks. */
+/** MD5 and length of a file, read once in chunks sized to the file (file-chunks.ts). */
 export async function fileMd5(path: string): Promise<{ md5: string; size: number }> {
+  return chunksMd5(fileChunks(path));
+}
+
+export async function chunksMd5(
+  chunks: AsyncIterable<Buffer>,
+): Promise<{ md5: string; size: number }> {
   const hash = createHash('md5');
   let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
   }
   return { md5: hash.digest('hex'), size };
 }
