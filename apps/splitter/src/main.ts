@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// Before anything loads kafkajs' connection: the produce path's encoder (produce-encoder.ts).
+import './produce-encoder.install';
 import { runService } from '@logsplit/common';
 import { RAW_BATCH } from './split.controller';
 import { SplitterModule } from './splitter.module';
