@@ -7,7 +7,7 @@ import { exited, Infra, produce } from './infra';
 import { percentile, ProcSample, sampleProc } from './metrics';
 import { SpoolWatch } from './spool-watch';
 import type { Workload } from './workload';
-import { createTopicsWith, pipelineEnv } from '../test/support/pipeline';
+import { createTopicsWith, pipelineEnv, TEST_TIMINGS } from '../test/support/pipeline';
 import { RunningService, ServiceName, startService } from '../test/support/services';
 
 export interface ServiceStats {
@@ -88,6 +88,8 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
     },
     { dir: o.dir, kafkaBrokers: o.infra.brokers, redisUrl: o.infra.redisUrl },
   );
+  for (const name of Object.keys(TEST_TIMINGS)) delete env[name]; // the defaults are measured
+
   await createTopicsWith(o.infra.kafka, {
     [topics.raw]: o.rawPartitions,
     [topics.byApp]: o.byAppPartitions,

@@ -230,6 +230,15 @@ describe('AppendService: each chunk appended exactly once', () => {
     expect((await spoolLines()).length).toBe(91);
   });
 
+  it('appends everything of a partition that went quiet without waiting out the linger', async () => {
+    const rig = compressor({ LOGSPLIT_BLOCK_LINGER_MS: '600000', LOGSPLIT_BLOCK_IDLE_MS: '200' });
+    const commits: string[] = [];
+    await rig.service.appendBatch(batch(0, 6, 3, commits));
+    expect(await spoolLines()).toEqual([]); // small and young: gathered
+    await waitUntil(() => (commits.at(-1) === '6' ? true : undefined));
+    expect(await spoolLines()).toEqual(expected(0, 6));
+  });
+
   it('takes a batch fetched again (rebalance kept the partition) in only once', async () => {
     const rig = compressor();
     await rig.service.appendBatch(batch(0, 6));

@@ -87,8 +87,9 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    const { blockLingerMs } = this.config.compressor;
-    this.timer = setInterval(() => this.tick(), Math.min(1_000, Math.max(50, blockLingerMs / 4)));
+    const { blockLingerMs, blockIdleMs } = this.config.compressor;
+    const every = Math.min(blockLingerMs / 4, blockIdleMs / 2);
+    this.timer = setInterval(() => this.tick(), Math.min(1_000, Math.max(50, every)));
     this.timer.unref();
     this.unsubscribe = this.assignment.onChange((now) => {
       for (const [k, work] of this.works) {
@@ -170,6 +171,7 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
     const offsets = fresh.map((m) => Number(m.offset));
     for (const o of offsets) if (!gathered.has(o)) finished.push(o);
     work.offsets.take(offsets, Number(batch.nextOffset));
+    if (gathered.size > 0) work.lastTakeIn = now;
     work.offsets.finish(finished);
     const skipped = finished.length - (fresh.length - [...byApp.values()].flat().length);
     if (skipped > 0) {
@@ -179,11 +181,14 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Starts appends of the partition's apps that are due (size, age, or `all`). */
-  private startDue(work: PartitionWork, now: number, all = false): void {
+  /**
+   * Starts appends of the partition's apps that are due (size, age, or `all`). Failed apps wait
+   * for their backoff (retryFailed, tick) unless `failedToo`.
+   */
+  private startDue(work: PartitionWork, now: number, all = false, failedToo = false): void {
     const { blockBytes, blockLingerMs } = this.config.compressor;
     for (const app of work.due(now, blockBytes, blockLingerMs, all)) {
-      if (work.failure?.apps.has(app) && !all) continue; // retried by retryFailed / tick
+      if (work.failure?.apps.has(app) && !failedToo) continue;
       void this.startAppend(work, app);
     }
   }
@@ -292,12 +297,17 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
     return work.committing;
   }
 
-  /** Appends what lingered long enough, retries failed apps after a backoff, commits. */
+  /**
+   * Appends what lingered long enough, and everything of a partition that went quiet (the end of
+   * a burst: waiting out the linger would only delay it); retries failed apps after a backoff;
+   * commits.
+   */
   private tick(): void {
     const now = Date.now();
+    const { blockIdleMs } = this.config.compressor;
     for (const work of this.works.values()) {
       if (work.gone || !work.hold) continue;
-      this.startDue(work, now);
+      this.startDue(work, now, now - work.lastTakeIn >= blockIdleMs);
       const f = work.failure;
       if (f && now - f.at >= backoffDelay(f.attempt, RETRY_BASE_MS, RETRY_CAP_MS)) {
         if (work.hold.isHeld()) {
@@ -338,7 +348,7 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
   private async drain(stop: () => boolean): Promise<void> {
     for (let round = 0; round < 3 && !stop(); round++) {
       const works = [...this.works.values()].filter((w) => !w.gone && w.hold);
-      for (const w of works) this.startDue(w, Date.now(), true);
+      for (const w of works) this.startDue(w, Date.now(), true, true);
       await Promise.all(works.flatMap((w) => [...w.appending.values()]));
       await Promise.all(works.map((w) => this.commit(w)));
       if (works.every((w) => w.idle())) return;

@@ -36,6 +36,8 @@ export class PartitionWork {
   committed: number;
   /** Commits run one after the other, each with the prefix finished by then. */
   committing: Promise<void> = Promise.resolve();
+  /** When the partition last brought new chunks. */
+  lastTakeIn = Date.now();
   /** The timer is taking the partition's lease again (see AppendService.reenter). */
   entering = false;
   /** Revoked or lost: nothing more is appended or committed for it. */

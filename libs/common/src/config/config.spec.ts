@@ -64,7 +64,8 @@ describe('loadConfig', () => {
       segmentMaxBytes: 64 * 1024 * 1024,
       segmentMaxAgeMs: 30 * 60_000,
       blockBytes: 1024 * 1024,
-      blockLingerMs: 5_000,
+      blockLingerMs: 30_000,
+      blockIdleMs: 2_000,
       fsync: true,
     });
     expect(c.uploader).toMatchObject({ intervalMs: 15_000, concurrency: 4 });

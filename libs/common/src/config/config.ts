@@ -71,9 +71,13 @@ export interface LogsplitConfig {
     segmentMaxBytes: number;
     segmentMaxAgeMs: number;
     maxMemberBytes: number;
-    /** An app's gathered chunks are appended at this many raw bytes, or after blockLingerMs. */
+    /**
+     * An app's gathered chunks are appended at this many raw bytes, after blockLingerMs, or once
+     * its partition brought nothing new for blockIdleMs.
+     */
     blockBytes: number;
     blockLingerMs: number;
+    blockIdleMs: number;
     /** Raw bytes gathered but not yet durable, per instance, before batches wait. */
     bufferBytes: number;
     /** Blocks compressed and appended at the same time. */
@@ -200,6 +204,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       maxMemberBytes: e.LOGSPLIT_MAX_MEMBER_BYTES,
       blockBytes: e.LOGSPLIT_BLOCK_BYTES,
       blockLingerMs: e.LOGSPLIT_BLOCK_LINGER_MS,
+      blockIdleMs: e.LOGSPLIT_BLOCK_IDLE_MS,
       bufferBytes: e.LOGSPLIT_COMPRESSOR_BUFFER_BYTES,
       concurrency: e.LOGSPLIT_COMPRESSOR_CONCURRENCY,
       lockWaitTimeoutMs: e.LOGSPLIT_LOCK_WAIT_TIMEOUT_MS,

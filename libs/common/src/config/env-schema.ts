@@ -117,8 +117,10 @@ export const envSchema = z.object({
   LOGSPLIT_MAX_MEMBER_BYTES: int(1024).default(4 * 1024 * 1024),
   /** An app's chunks are gathered across batches into blocks of about this many raw bytes... */
   LOGSPLIT_BLOCK_BYTES: int(1024).default(1024 * 1024),
-  /** ...or appended once its oldest gathered chunk is this old. */
-  LOGSPLIT_BLOCK_LINGER_MS: int(0, 600_000).default(5_000),
+  /** ...or appended once its oldest gathered chunk is this old... */
+  LOGSPLIT_BLOCK_LINGER_MS: int(0, 3_600_000).default(30_000),
+  /** ...or once its partition brought nothing new for this long (the end of a burst). */
+  LOGSPLIT_BLOCK_IDLE_MS: int(0, 3_600_000).default(2_000),
   /** Raw bytes gathered (not yet durable) per compressor; above it batches wait for appends. */
   LOGSPLIT_COMPRESSOR_BUFFER_BYTES: int(1024 * 1024).default(128 * 1024 * 1024),
   /** Blocks compressed and appended at the same time per compressor (any apps, any partitions). */
