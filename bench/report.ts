@@ -59,8 +59,9 @@ export function markdown(rep: BenchReport): string {
       'files/app/window mean · max',
       'p50 / p99 produce→durable ms',
       'CPU s/GB',
+      'CPU s/GB after start-up',
     ]),
-    row(Array<string>(13).fill('---')),
+    row(Array<string>(14).fill('---')),
   );
   out.push(
     row([
@@ -77,12 +78,14 @@ export function markdown(rep: BenchReport): string {
       `1 (${lim.files} files)`,
       '–',
       f1(lim.cpuSeconds / (w.rawBytes / 1e9)),
+      f1(lim.cpuSeconds / (w.rawBytes / 1e9)),
     ]),
   );
   for (const r of rep.runs) {
     const mbs = r.rawBytes / MB / (r.durableMs / 1000);
     const ratio = r.rawBytes / r.compressedBytes;
     const cpu = r.services.reduce((s, x) => s + x.cpuSeconds, 0);
+    const startup = r.services.reduce((s, x) => s + (x.startupCpuSeconds ?? NaN), 0);
     out.push(
       row([
         r.name,
@@ -99,6 +102,7 @@ export function markdown(rep: BenchReport): string {
         `${Math.round(r.latencyP50Ms)} / ${Math.round(r.latencyP99Ms)}` +
           (r.latencyCoverage < 0.99 ? ` (${pct(r.latencyCoverage)} seen)` : ''),
         f1(cpu / (r.rawBytes / 1e9)),
+        f1((cpu - startup) / (r.rawBytes / 1e9)),
       ]),
     );
   }

@@ -14,6 +14,8 @@ export interface ServiceStats {
   name: string;
   readyMs: number;
   cpuSeconds: number;
+  /** CPU spent until ready (module loading, connecting): paid once per process, not per GB. */
+  startupCpuSeconds: number;
   peakRssBytes: number;
 }
 
@@ -67,6 +69,8 @@ export interface LogsplitRunOptions {
 
 interface Running extends RunningService {
   last?: ProcSample;
+  readyMs: number;
+  startupCpuSeconds: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,7 +125,8 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
       } finally {
         watch.cancel();
       }
-      return { ...s, readyMs: performance.now() - spawnedAt };
+      const readyMs = performance.now() - spawnedAt;
+      return { ...s, readyMs, startupCpuSeconds: sampleProc(s.proc.pid!)?.cpuSeconds ?? NaN };
     };
     services.push(await start('splitter'));
     for (let i = 0; i < o.compressors; i++) services.push(await start('compressor'));
@@ -204,6 +209,7 @@ export async function runLogsplit(o: LogsplitRunOptions): Promise<LogsplitResult
         name: s.id,
         readyMs: s.readyMs,
         cpuSeconds: s.last?.cpuSeconds ?? NaN,
+        startupCpuSeconds: s.startupCpuSeconds,
         peakRssBytes: s.last?.peakRssBytes ?? NaN,
       })),
     };
