@@ -9,3 +9,4 @@ export * from './partition-pause';
 export * from './partition-transactions';
 export * from './pause-reason';
 export * from './read-committed';
+export * from './kafkajs-module-swap';

@@ -10,6 +10,8 @@
  * run before kafkajs loads its consumer (libs/common's index does it first thing).
  */
 
+import { swapKafkajsModules } from './kafkajs-module-swap';
+
 interface FilterableMessage {
   offset: string;
   key?: Buffer | null;
@@ -56,19 +58,14 @@ export function filterAbortedMessages<M extends FilterableMessage>({
 
 /** Replaces kafkajs' filter before kafkajs' consumer has loaded it; idempotent. */
 export function installReadCommittedFix(): void {
-  const filterId = require.resolve('kafkajs/src/consumer/filterAbortedMessages');
-  const cached = require.cache[filterId];
-  if (cached?.exports === filterAbortedMessages) return;
-  if (require.cache[require.resolve('kafkajs/src/consumer/batch')]) {
-    process.stderr.write(
-      'logsplit: kafkajs was loaded before the read_committed fix could be installed; ' +
-        'records of aborted transactions may be read. Import @logsplit/common before kafkajs.\n',
-    );
-    return;
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only to be replaced
-  require(filterId);
-  const entry = require.cache[filterId];
-  // Absent under a module system of its own (jest): tests mock the module instead.
-  if (entry) entry.exports = filterAbortedMessages;
+  const filterId = 'kafkajs/src/consumer/filterAbortedMessages';
+  if (require.cache[require.resolve(filterId)]?.exports === filterAbortedMessages) return;
+  // Under jest the swap finds no cache entry: tests map the module to this one instead.
+  swapKafkajsModules({
+    what: 'read_committed fix',
+    consequence:
+      'records of aborted transactions may be read. Import @logsplit/common before kafkajs.',
+    users: ['kafkajs/src/consumer/batch'],
+    replacements: { [filterId]: () => filterAbortedMessages },
+  });
 }
