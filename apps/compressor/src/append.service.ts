@@ -159,21 +159,23 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
   ): void {
     const hold = work.hold!;
     const now = Date.now();
-    const finished: number[] = [];
     const gathered = new Set<number>();
+    let skipped = 0;
     for (const [app, chunks] of byApp) {
       for (const c of chunks) {
-        if (hold.holds(c.offset)) continue;
+        if (hold.holds(c.offset)) {
+          skipped++;
+          continue;
+        }
         work.gather(app, c, now);
         gathered.add(c.offset);
       }
     }
     const offsets = fresh.map((m) => Number(m.offset));
-    for (const o of offsets) if (!gathered.has(o)) finished.push(o);
     work.offsets.take(offsets, Number(batch.nextOffset));
     if (gathered.size > 0) work.lastTakeIn = now;
-    work.offsets.finish(finished);
-    const skipped = finished.length - (fresh.length - [...byApp.values()].flat().length);
+    // Held (skipped) and invalid (sent to the DLQ) chunks are finished already.
+    work.offsets.finish(offsets.filter((o) => !gathered.has(o)));
     if (skipped > 0) {
       this.log.log(
         `replay of ${batch.topic}[${batch.partition}]@${batch.messages[0].offset}: skipped ${skipped} chunks the spool already holds`,
@@ -252,16 +254,17 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
    */
   private async makeRoom(work: PartitionWork, batch: KafkaBatch): Promise<void> {
     const limit = this.config.compressor.bufferBytes;
-    while (this.bufferedBytes() > limit) {
+    for (let buffered = this.bufferedBytes(); buffered > limit; buffered = this.bufferedBytes()) {
       if (batch.isStale()) throw new Error(`${batch.topic}[${batch.partition}] was revoked`);
       if (work.failure) throw work.failure.error;
       const candidates = [...this.works.values()]
         .flatMap((w) => [...w.gathered].map(([app, g]) => ({ w, app, bytes: g.bytes })))
         .filter(({ w, app }) => !w.appending.has(app) && !w.failure?.apps.has(app))
         .sort((a, b) => b.bytes - a.bytes);
+      // Starting an append moves bytes from gathered to appending: the sum stays `buffered`.
       let freeing = this.appendingBytes;
       for (const c of candidates) {
-        if (this.bufferedBytes() - freeing <= limit) break;
+        if (buffered - freeing <= limit) break;
         freeing += c.bytes;
         void this.startAppend(c.w, c.app);
       }
@@ -521,8 +524,6 @@ export class AppendService implements OnModuleInit, OnApplicationShutdown {
         continue;
       }
       const list = byApp.get(chunk.app) ?? [];
-      // Copied: a gathered chunk outlives its batch, and a view would keep the whole fetch alive.
-      chunk = { ...chunk, payload: Buffer.from(chunk.payload) };
       list.push({ chunk, offset: Number(m.offset), trace: spanContextFromHeaders(m.headers) });
       byApp.set(chunk.app, list);
     }

@@ -59,7 +59,10 @@ export class PartitionWork {
     return n;
   }
 
-  gather(app: string, chunk: TracedChunk, now: number): void {
+  gather(app: string, traced: TracedChunk, now: number): void {
+    // Copied: a gathered chunk outlives its batch, and a view would keep the whole fetch alive.
+    const payload = Buffer.from(traced.chunk.payload);
+    const chunk = { ...traced, chunk: { ...traced.chunk, payload } };
     const g = this.gathered.get(app);
     if (g) {
       g.chunks.push(chunk);

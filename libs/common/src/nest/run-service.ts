@@ -108,10 +108,9 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     app?: INestMicroservice;
     monitor?: HealthMonitor;
     server?: KafkaBatchServer;
-    /** The transport is consuming: its group join may still be in flight (firstJoin). */
+    /** The transport is consuming: its first group join may still be in flight. */
     consuming?: boolean;
   } = {};
-  const firstJoin = settledOnFirstChange(runtime.assignment);
   const kafkaHealth = kafkaProbe(config.kafka);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
@@ -135,11 +134,17 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     }, limitMs);
     let clean = true;
     try {
-      if (running.consuming && !firstJoin.settled) {
+      // No assignment update yet: the first join (or its crash or stop) has not settled.
+      if (running.consuming && runtime.assignment.epoch === 0) {
         // Closing now would leave a join in flight that kafkajs no longer tracks: it would
         // complete after the disconnect and fetch. Let it settle, within the time limit.
         log.log('shutdown: letting the group join in progress finish first');
-        await firstJoin.promise;
+        await new Promise<void>((settled) => {
+          const off = runtime.assignment.onChange(() => {
+            off();
+            settled();
+          });
+        });
       }
       await running.app?.close();
     } catch (err) {
@@ -197,27 +202,6 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   running.consuming = true;
   monitor.start();
   log.log(`${def.name} ${config.instanceId} started`);
-}
-
-/** Settles on the assignment's first update: the first group join, or a crash or stop. */
-function settledOnFirstChange(assignment: PartitionAssignment): {
-  readonly settled: boolean;
-  promise: Promise<void>;
-} {
-  let settled = false;
-  const promise = new Promise<void>((res) => {
-    const off = assignment.onChange(() => {
-      off();
-      settled = true;
-      res();
-    });
-  });
-  return {
-    get settled() {
-      return settled;
-    },
-    promise,
-  };
 }
 
 function describeInFlight(server: KafkaBatchServer | undefined): string {
