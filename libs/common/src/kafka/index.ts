@@ -10,3 +10,5 @@ export * from './partition-transactions';
 export * from './pause-reason';
 export * from './read-committed';
 export * from './kafkajs-module-swap';
+export * from './client-security';
+export * from './oauthbearer-token';
