@@ -12,3 +12,5 @@ export * from './read-committed';
 export * from './kafkajs-module-swap';
 export * from './client-security';
 export * from './oauthbearer-token';
+export * from './kafka-failure';
+export * from './kafka-problems';

@@ -14,10 +14,15 @@ import {
 import {
   createKafka,
   describeError,
+  describeKafkaFailure,
   ensureTopics,
   KafkaBatchServer,
+  KafkaBatchServerOptions,
+  KafkaFailureContext,
+  KafkaProblems,
   PartitionAssignment,
 } from '../kafka';
+import { backoffDelay, sleep } from '../util/backoff';
 import { StorageDriver } from '../storage';
 import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
 import { RethrowFilter } from './rethrow.filter';
@@ -110,10 +115,14 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     server?: KafkaBatchServer;
     /** The transport is consuming: its first group join may still be in flight. */
     consuming?: boolean;
+    stopping?: boolean;
   } = {};
-  const kafkaHealth = kafkaProbe(config.kafka);
+  const kafkaContext = failureContext(def, config);
+  const kafkaProblems = new KafkaProblems();
+  const kafkaHealth = kafkaProbe(config.kafka, kafkaContext, kafkaProblems);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
+    running.stopping = true;
     runtime.health.shutdown();
     const limitMs = config.shutdownTimeoutMs;
     const t0 = Date.now();
@@ -165,6 +174,46 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   };
   for (const s of SIGNALS) process.once(s, (sig: NodeJS.Signals) => void shutdown(sig));
 
+  // A Kafka failure at start-up (wrong password or CA, missing permission, broker down) keeps
+  // the process up and NOT_SERVING with the reason, and start-up is retried with backoff: no
+  // crash loop, and the service resumes by itself once the setting or ACL is fixed.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await startOnce(def, config, runtime, running, kafkaHealth.probe, logger, {
+        problems: kafkaProblems,
+        describeFailure: (err) => describeKafkaFailure(err, kafkaContext),
+      });
+      kafkaProblems.clear('start-up');
+      break;
+    } catch (err) {
+      if (!isKafkaError(err) || running.stopping) throw err;
+      const reason = describeKafkaFailure(err, kafkaContext);
+      kafkaProblems.report('start-up', reason);
+      runtime.health.set('kafka', false, reason);
+      const delay = backoffDelay(attempt, 2_000, 30_000);
+      log.warn(`kafka NOT_SERVING: ${reason}; starting again in ${delay} ms`);
+      const failed = running.app;
+      running.app = running.server = undefined;
+      await failed?.close().catch(() => undefined);
+      await sleep(delay);
+      if (running.stopping) return;
+    }
+  }
+  running.consuming = true;
+  running.monitor!.start();
+  log.log(`${def.name} ${config.instanceId} started`);
+}
+
+/** One attempt at creating the transport and the Nest app and starting to consume. */
+async function startOnce(
+  def: ServiceDefinition,
+  config: LogsplitConfig,
+  runtime: ServiceRuntime,
+  running: { app?: INestMicroservice; monitor?: HealthMonitor; server?: KafkaBatchServer },
+  kafkaProbe: () => Promise<void>,
+  logger: TraceLogger,
+  failures: Pick<KafkaBatchServerOptions, 'problems' | 'describeFailure'>,
+): Promise<void> {
   const kafka = createKafka(config.kafka);
   const server = new KafkaBatchServer({
     kafka,
@@ -177,6 +226,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     offsetCommit: def.offsetCommit,
     drain: async (stop) => void (await Promise.all(runtime.drainers.map((d) => d(stop)))),
     metrics: runtime.metrics,
+    ...failures,
   });
   running.server = server;
   const app = await NestFactory.createMicroservice(def.module(config, kafka, runtime), {
@@ -185,10 +235,10 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   });
   app.useGlobalFilters(new RethrowFilter());
   running.app = app;
-  const monitor = new HealthMonitor(
+  running.monitor = new HealthMonitor(
     runtime.health,
     {
-      kafka: kafkaHealth.probe,
+      kafka: kafkaProbe,
       ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
       ...(def.components.includes('store') && {
         store: storeProbe(app.get<StorageDriver>(STORAGE), config.store.prefix),
@@ -196,12 +246,26 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     },
     { intervalMs: HEALTH_PROBE_INTERVAL_MS, timeoutMs: HEALTH_PROBE_TIMEOUT_MS },
   );
-  running.monitor = monitor;
   // Resolves once the consumer is subscribed and running, before it has joined its group.
   await app.listen();
-  running.consuming = true;
-  monitor.start();
-  log.log(`${def.name} ${config.instanceId} started`);
+}
+
+/** kafkajs' errors (a start-up failing for another reason is a bug, not an outage). */
+function isKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS');
+}
+
+/** What the service's clients do, so an authorization failure names the permission. */
+function failureContext(def: ServiceDefinition, config: LogsplitConfig): KafkaFailureContext {
+  const reads = Object.keys(def.routes(config));
+  const t = config.topics;
+  return {
+    brokers: config.kafka.brokers,
+    security: config.kafka.security,
+    readTopics: reads,
+    writeTopics: [t.byApp, t.dlq, t.segments].filter((x) => !reads.includes(x)),
+    group: def.groupId(config),
+  };
 }
 
 function describeInFlight(server: KafkaBatchServer | undefined): string {
