@@ -10,3 +10,4 @@ export * from './partition-transactions';
 export * from './pause-reason';
 export * from './read-committed';
 export * from './kafkajs-module-swap';
+export * from './topic-readiness';

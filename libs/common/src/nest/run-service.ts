@@ -14,9 +14,9 @@ import {
 import {
   createKafka,
   describeError,
-  ensureTopics,
   KafkaBatchServer,
   PartitionAssignment,
+  TopicReadiness,
 } from '../kafka';
 import { StorageDriver } from '../storage';
 import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
@@ -42,6 +42,8 @@ export interface ServiceDefinition {
   groupId: (config: LogsplitConfig) => string;
   /** Topic → @EventPattern name. */
   routes: (config: LogsplitConfig) => Record<string, string>;
+  /** The topics it reads or writes, created when missing (default: all of the pipeline's). */
+  topics?: (config: LogsplitConfig) => string[];
   partitionsConsumedConcurrently?: number;
   /**
    * `handler`: the service commits consumed offsets itself: in its own Kafka transaction
@@ -110,10 +112,13 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     server?: KafkaBatchServer;
     /** The transport is consuming: its first group join may still be in flight. */
     consuming?: boolean;
+    stopping?: boolean;
   } = {};
+  const topicsReady = new TopicReadiness();
   const kafkaHealth = kafkaProbe(config.kafka);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
+    running.stopping = true;
     runtime.health.shutdown();
     const limitMs = config.shutdownTimeoutMs;
     const t0 = Date.now();
@@ -171,7 +176,8 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     groupId: def.groupId(config),
     routes: def.routes(config),
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
-    beforeConsume: () => ensureTopics(kafka, config.topics),
+    beforeConsume: () =>
+      topicsReady.ensure(kafka, config.topics, def.topics?.(config), () => !!running.stopping),
     assignment: runtime.assignment,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     offsetCommit: def.offsetCommit,
@@ -188,7 +194,11 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   const monitor = new HealthMonitor(
     runtime.health,
     {
-      kafka: kafkaHealth.probe,
+      // Not serving until consuming; missing topics are the reason while start-up waits for them.
+      kafka: async () => {
+        if (!running.consuming) throw new Error(topicsReady.problem ?? 'starting the consumer');
+        await kafkaHealth.probe();
+      },
       ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
       ...(def.components.includes('store') && {
         store: storeProbe(app.get<StorageDriver>(STORAGE), config.store.prefix),
@@ -197,10 +207,15 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     { intervalMs: HEALTH_PROBE_INTERVAL_MS, timeoutMs: HEALTH_PROBE_TIMEOUT_MS },
   );
   running.monitor = monitor;
-  // Resolves once the consumer is subscribed and running, before it has joined its group.
-  await app.listen();
-  running.consuming = true;
   monitor.start();
+  try {
+    // Resolves once the consumer is subscribed and running, before it has joined its group.
+    await app.listen();
+  } catch (err) {
+    if (running.stopping) return; // a signal ended the wait for the topics
+    throw err;
+  }
+  running.consuming = true;
   log.log(`${def.name} ${config.instanceId} started`);
 }
 
