@@ -3,6 +3,8 @@ import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadKafkaSecurity } from '@logsplit/common/config/kafka-security';
+import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
 
 const run = promisify(execFile);
 
@@ -47,6 +49,7 @@ export async function startInfra(root: string, dir: string): Promise<Infra> {
     const kafka = new Kafka({
       clientId: 'logsplit-bench',
       brokers: brokers.split(','),
+      ...kafkaSecurityOptions(loadKafkaSecurity()),
       logLevel: logLevel.NOTHING,
     });
     return { brokers, redisUrl, kafka, stop };

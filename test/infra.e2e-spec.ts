@@ -3,6 +3,8 @@
 // Redis answers. If this fails, every other e2e test would fail for the same reason.
 import Redis from 'ioredis';
 import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { loadKafkaSecurity } from '@logsplit/common/config/kafka-security';
+import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
 import { kafkaBrokers, redisUrl, uniqueName } from './support/infra';
 
 jest.setTimeout(60_000);
@@ -10,6 +12,7 @@ jest.setTimeout(60_000);
 const kafka = new Kafka({
   clientId: 'infra-e2e',
   brokers: kafkaBrokers(),
+  ...kafkaSecurityOptions(loadKafkaSecurity()),
   // Retries while the group/transaction coordinators load are logged as errors; not news here.
   logLevel: logLevel.NOTHING,
 });

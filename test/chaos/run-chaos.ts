@@ -2,6 +2,8 @@ import { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadKafkaSecurity } from '@logsplit/common/config/kafka-security';
+import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
 import { CRASH_POINTS } from '@logsplit/common/fault/crash-points';
 import { InjectedFault } from '@logsplit/common/storage/testing/oss-faults';
 import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
@@ -101,6 +103,7 @@ export async function runChaos(o: ChaosOptions, infra: ChaosInfra): Promise<Chao
   const kafka = new Kafka({
     clientId: 'logsplit-chaos',
     brokers: infra.brokers.split(','),
+    ...kafkaSecurityOptions(loadKafkaSecurity()),
     logLevel: logLevel.NOTHING,
     retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 30 },
   });

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadKafkaSecurity, pickKafkaSecurityEnv } from '@logsplit/common/config/kafka-security';
+import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
 import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
 import { generateGoodRecords } from '../../apps/cli/src/workload';
 import { readIndexEntries } from './archive';
@@ -21,6 +23,8 @@ export interface PipelinePlace {
   dir?: string;
   kafkaBrokers?: string;
   redisUrl?: string;
+  /** KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_* of that broker; default: this process's. */
+  kafkaSecurity?: Record<string, string>;
 }
 
 /** Shorter waits than the defaults, for tests only (the bench runs the defaults). */
@@ -48,6 +52,7 @@ export function pipelineEnv(
   const prefix = 'logs';
   const env: Record<string, string> = {
     KAFKA_BROKERS: at.kafkaBrokers ?? process.env.KAFKA_BROKERS!,
+    ...(at.kafkaSecurity ?? pickKafkaSecurityEnv()),
     REDIS_URL: at.redisUrl ?? process.env.REDIS_URL!,
     LOGSPLIT_TOPIC_RAW: topics.raw,
     LOGSPLIT_TOPIC_BY_APP: topics.byApp,
@@ -65,10 +70,12 @@ export function pipelineEnv(
   return { env, topics, spoolDir, bucketDir, prefix };
 }
 
-export function testKafka(): Kafka {
+/** A client of the test broker; `env` (default this process's) says where and how to connect. */
+export function testKafka(env: NodeJS.ProcessEnv = process.env): Kafka {
   return new Kafka({
     clientId: 'logsplit-test',
-    brokers: process.env.KAFKA_BROKERS!.split(','),
+    brokers: env.KAFKA_BROKERS!.split(','),
+    ...kafkaSecurityOptions(loadKafkaSecurity(env)),
     logLevel: logLevel.NOTHING,
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '@logsplit/common/config';
+import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
 import { generateGoodRecords, loadSampleLines } from './workload';
 
 export interface ProduceDemoOptions {
@@ -45,6 +46,7 @@ export async function produceDemo(opts: ProduceDemoOptions): Promise<number> {
   const kafka = new Kafka({
     clientId: 'logsplit-demo-producer',
     brokers: config.kafka.brokers,
+    ...kafkaSecurityOptions(config.kafka.security),
     logLevel: logLevel.WARN,
   });
   const producer = kafka.producer({ idempotent: true });

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       brokers: ['127.0.0.1:9092'],
       clientId: 'logsplit-uploader',
       sessionTimeoutMs: 30_000,
+      security: { protocol: 'PLAINTEXT' },
     });
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.topics).toEqual({
@@ -88,6 +89,7 @@ describe('loadConfig', () => {
       brokers: ['k1:9092', 'k2:19092'],
       clientId: 'me',
       sessionTimeoutMs: 30_000,
+      security: { protocol: 'PLAINTEXT' },
     });
     expect(c.redisUrl).toBe('rediss://r.example:6380/2');
     expect(c.instanceId).toBe('box-7');

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './config-error';
 import { Env, envSchema } from './env-schema';
+import { KafkaSecurityConfig, kafkaSecurityFromEnv, kafkaSecurityProblems } from './kafka-security';
 import { isSecretSetting, rememberSecrets, resolveSecretFiles } from './secrets';
 import type { SamplerName } from '../telemetry/sampler';
 
@@ -12,6 +13,8 @@ export interface KafkaConfig {
   clientId: string;
   /** How long the group waits for a silent member (e.g. SIGKILLed) before moving its partitions. */
   sessionTimeoutMs: number;
+  /** TLS and SASL (KAFKA_SECURITY_PROTOCOL and friends, see kafka-security.ts). */
+  security: KafkaSecurityConfig;
 }
 
 export interface TopicsConfig {
@@ -157,6 +160,7 @@ export function loadConfig(
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID ?? `logsplit-${service}`,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+      security: kafkaSecurityFromEnv(e),
     },
     redisUrl: e.REDIS_URL,
     topics: {
@@ -252,7 +256,7 @@ function tracingEnabled(e: Env): boolean {
 }
 
 function crossFieldProblems(e: Env): string[] {
-  const problems: string[] = [];
+  const problems: string[] = kafkaSecurityProblems(e);
   const range = CODEC_LEVELS[e.LOGSPLIT_CODEC];
   if (
     e.LOGSPLIT_CODEC_LEVEL !== undefined &&

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { KafkaConfig } from '../config';
+import { kafkaSecurityOptions } from '../kafka/client-security';
 import { StorageDriver } from '../storage';
 
 /** Resolves when the dependency answered; rejects (or times out) when it did not. */
@@ -17,6 +18,7 @@ export function kafkaProbe(config: KafkaConfig): {
   const kafka = new Kafka({
     clientId: `${config.clientId}-health`,
     brokers: config.brokers,
+    ...kafkaSecurityOptions(config.security),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2_000,
     requestTimeout: 2_000,

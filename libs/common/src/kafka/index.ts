@@ -11,3 +11,5 @@ export * from './pause-reason';
 export * from './read-committed';
 export * from './kafkajs-module-swap';
 export * from './topic-readiness';
+export * from './client-security';
+export * from './oauthbearer-token';

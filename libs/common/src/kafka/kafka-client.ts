@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel, LogEntry } from 'kafkajs';
 import { KafkaConfig } from '../config';
+import { kafkaSecurityOptions } from './client-security';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -23,6 +24,7 @@ export function createKafka(config: KafkaConfig): Kafka {
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
+    ...kafkaSecurityOptions(config.security),
     logLevel: logLevel.WARN,
     logCreator,
     connectionTimeout: 5_000,
