@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka } from 'kafkajs';
+import { AclOperationTypes, Kafka } from 'kafkajs';
 import { checkHealth } from '@logsplit/common/health/check-health';
+import { ensureTopics } from '@logsplit/common/kafka/topics';
 import { aclEntry, documentedAcls } from './support/documented-acls';
 import { ROOT } from './support/infra';
 import {
@@ -146,6 +147,29 @@ describe('Kafka ACLs: the pipeline as least-privilege principals', () => {
     for (const name of SERVICES) expect(await health(name)).toBe('SERVING');
     await new Promise((r) => setTimeout(r, 3_000));
     expect(archivedRecords(p)).toBe(sent);
+  });
+
+  it('creates a missing topic only with CREATE on it, naming the permission otherwise', async () => {
+    const topic = 'logs.raw-extra';
+    const topics = { ...p.topics, raw: topic, partitions: 1, create: true };
+    const splitter = testKafka(as('splitter'));
+    await expect(ensureTopics(splitter, topics, [topic])).rejects.toThrow(
+      `principal lacks CREATE on topic ${topic}`,
+    );
+    const grant = {
+      ...aclEntry({
+        principal: 'splitter',
+        resource: 'topic',
+        pattern: 'literal',
+        name: topic,
+        operation: 'CREATE',
+      }),
+    };
+    const a = admin.admin();
+    await a.connect();
+    await a.createAcls({ acl: [grant, { ...grant, operation: AclOperationTypes.DESCRIBE }] });
+    await a.disconnect();
+    await ensureTopics(splitter, topics, [topic]);
   });
 
   it('without one listed ACL the service is NOT_SERVING naming it; restored, nothing is lost', async () => {
