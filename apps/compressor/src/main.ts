@@ -9,6 +9,7 @@ void runService({
   groupId: (config) => config.compressor.group,
   components: ['kafka', 'redis'],
   routes: (config) => ({ [config.topics.byApp]: CHUNK_BATCH }),
+  topics: ({ topics: t }) => [t.byApp, t.dlq, t.segments],
   partitionsConsumedConcurrently: 3,
   // Chunks are gathered past their batch: AppendService commits the durable prefix itself.
   offsetCommit: 'handler',

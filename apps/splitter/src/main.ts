@@ -11,6 +11,7 @@ void runService({
   groupId: (config) => config.splitter.group,
   components: ['kafka'],
   routes: (config) => ({ [config.topics.raw]: RAW_BATCH }),
+  topics: ({ topics: t }) => [t.raw, t.byApp, t.dlq],
   partitionsConsumedConcurrently: 2,
   // Offsets commit in SplitService's transactions, atomically with the chunks.
   offsetCommit: 'handler',

@@ -9,4 +9,6 @@ void runService({
   groupId: (config) => config.uploader.group,
   components: ['kafka', 'redis', 'store'],
   routes: (config) => ({ [config.topics.segments]: SEGMENT_EVENTS }),
+  // by-app: the compressor group's committed offsets gate each upload.
+  topics: ({ topics: t }) => [t.segments, t.byApp],
 });

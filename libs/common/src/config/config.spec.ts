@@ -48,7 +48,8 @@ describe('loadConfig', () => {
       dlq: 'logs.dlq',
       segments: 'logs.segments',
       partitions: 6,
-      replication: 1,
+      replication: undefined,
+      create: true,
     });
     expect(c.codec).toEqual({ name: 'gzip', level: 6 });
     expect(c.writerSlots).toBe(10);
@@ -154,6 +155,21 @@ describe('loadConfig', () => {
     );
     expect(problemOf({ KAFKA_SESSION_TIMEOUT_MS: '3000' }, 'KAFKA_SESSION_TIMEOUT_MS')).toBe(
       'KAFKA_SESSION_TIMEOUT_MS: must be >= 6000 (got "3000")',
+    );
+  });
+
+  it('leaves the replication factor to the cluster unless LOGSPLIT_TOPIC_REPLICATION is set', () => {
+    expect(loadConfig('splitter', {}).topics.replication).toBeUndefined();
+    const c = loadConfig('splitter', {
+      LOGSPLIT_TOPIC_REPLICATION: '3',
+      LOGSPLIT_CREATE_TOPICS: 'false',
+    });
+    expect(c.topics).toMatchObject({ replication: 3, create: false });
+    expect(problemOf({ LOGSPLIT_TOPIC_REPLICATION: '0' }, 'LOGSPLIT_TOPIC_REPLICATION')).toMatch(
+      />= 1/,
+    );
+    expect(problemOf({ LOGSPLIT_CREATE_TOPICS: 'off' }, 'LOGSPLIT_CREATE_TOPICS')).toMatch(
+      /true or false/,
     );
   });
 

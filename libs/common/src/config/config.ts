@@ -23,7 +23,10 @@ export interface TopicsConfig {
   dlq: string;
   segments: string;
   partitions: number;
-  replication: number;
+  /** Replicas of a created topic; undefined: the cluster's default.replication.factor. */
+  replication?: number;
+  /** false: missing topics are an error (NOT_SERVING naming them), not created. */
+  create: boolean;
 }
 
 export interface StoreConfig {
@@ -167,6 +170,7 @@ export function loadConfig(
       segments: e.LOGSPLIT_TOPIC_SEGMENTS,
       partitions: e.LOGSPLIT_TOPIC_PARTITIONS,
       replication: e.LOGSPLIT_TOPIC_REPLICATION,
+      create: e.LOGSPLIT_CREATE_TOPICS,
     },
     spoolDir: e.LOGSPLIT_SPOOL_DIR,
     codec: {

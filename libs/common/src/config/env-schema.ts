@@ -59,7 +59,9 @@ export const envSchema = z.object({
   LOGSPLIT_TOPIC_DLQ: topic.default('logs.dlq'),
   LOGSPLIT_TOPIC_SEGMENTS: topic.default('logs.segments'),
   LOGSPLIT_TOPIC_PARTITIONS: int(1, 10_000).default(6),
-  LOGSPLIT_TOPIC_REPLICATION: int(1, 16).default(1),
+  /** Unset: the cluster's default.replication.factor (KIP-464, Kafka >= 2.4). */
+  LOGSPLIT_TOPIC_REPLICATION: int(1, 16).optional(),
+  LOGSPLIT_CREATE_TOPICS: bool.default(true),
   LOGSPLIT_SPOOL_DIR: z.string().min(1).default('./data/spool'),
   LOGSPLIT_CODEC: z.enum(['gzip', 'zstd']).default('gzip'),
   LOGSPLIT_CODEC_LEVEL: int(1, 22).optional(),

@@ -10,6 +10,7 @@ export * from './partition-transactions';
 export * from './pause-reason';
 export * from './read-committed';
 export * from './kafkajs-module-swap';
+export * from './topic-readiness';
 export * from './client-security';
 export * from './oauthbearer-token';
 export * from './kafka-failure';

@@ -15,12 +15,12 @@ import {
   createKafka,
   describeError,
   describeKafkaFailure,
-  ensureTopics,
   KafkaBatchServer,
   KafkaBatchServerOptions,
   KafkaFailureContext,
   KafkaProblems,
   PartitionAssignment,
+  TopicReadiness,
 } from '../kafka';
 import { backoffDelay, sleep } from '../util/backoff';
 import { StorageDriver } from '../storage';
@@ -47,6 +47,8 @@ export interface ServiceDefinition {
   groupId: (config: LogsplitConfig) => string;
   /** Topic → @EventPattern name. */
   routes: (config: LogsplitConfig) => Record<string, string>;
+  /** The topics it reads or writes, created when missing (default: all of the pipeline's). */
+  topics?: (config: LogsplitConfig) => string[];
   partitionsConsumedConcurrently?: number;
   /**
    * `handler`: the service commits consumed offsets itself: in its own Kafka transaction
@@ -119,6 +121,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   } = {};
   const kafkaContext = failureContext(def, config);
   const kafkaProblems = new KafkaProblems();
+  const topicsReady = new TopicReadiness();
   const kafkaHealth = kafkaProbe(config.kafka, kafkaContext, kafkaProblems);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
@@ -179,20 +182,29 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   // crash loop, and the service resumes by itself once the setting or ACL is fixed.
   for (let attempt = 0; ; attempt++) {
     try {
-      await startOnce(def, config, runtime, running, kafkaHealth.probe, logger, {
-        problems: kafkaProblems,
-        describeFailure: (err) => describeKafkaFailure(err, kafkaContext),
+      await startOnce(def, config, runtime, running, {
+        kafkaProbe: kafkaHealth.probe,
+        logger,
+        topicsReady,
+        stopping: () => !!running.stopping,
+        consuming: () => !!running.consuming,
+        failures: {
+          problems: kafkaProblems,
+          describeFailure: (err) => describeKafkaFailure(err, kafkaContext),
+        },
       });
       kafkaProblems.clear('start-up');
       break;
     } catch (err) {
-      if (!isKafkaError(err) || running.stopping) throw err;
+      if (running.stopping) return; // a signal ended the wait for the topics
+      if (!isKafkaError(err)) throw err;
       const reason = describeKafkaFailure(err, kafkaContext);
       kafkaProblems.report('start-up', reason);
       runtime.health.set('kafka', false, reason);
       const delay = backoffDelay(attempt, 2_000, 30_000);
       log.warn(`kafka NOT_SERVING: ${reason}; starting again in ${delay} ms`);
       const failed = running.app;
+      running.monitor?.stop();
       running.app = running.server = undefined;
       await failed?.close().catch(() => undefined);
       await sleep(delay);
@@ -200,7 +212,6 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     }
   }
   running.consuming = true;
-  running.monitor!.start();
   log.log(`${def.name} ${config.instanceId} started`);
 }
 
@@ -210,9 +221,14 @@ async function startOnce(
   config: LogsplitConfig,
   runtime: ServiceRuntime,
   running: { app?: INestMicroservice; monitor?: HealthMonitor; server?: KafkaBatchServer },
-  kafkaProbe: () => Promise<void>,
-  logger: TraceLogger,
-  failures: Pick<KafkaBatchServerOptions, 'problems' | 'describeFailure'>,
+  deps: {
+    kafkaProbe: () => Promise<void>;
+    logger: TraceLogger;
+    topicsReady: TopicReadiness;
+    stopping: () => boolean;
+    consuming: () => boolean;
+    failures: Pick<KafkaBatchServerOptions, 'problems' | 'describeFailure'>;
+  },
 ): Promise<void> {
   const kafka = createKafka(config.kafka);
   const server = new KafkaBatchServer({
@@ -220,25 +236,30 @@ async function startOnce(
     groupId: def.groupId(config),
     routes: def.routes(config),
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
-    beforeConsume: () => ensureTopics(kafka, config.topics),
+    beforeConsume: () =>
+      deps.topicsReady.ensure(kafka, config.topics, def.topics?.(config), deps.stopping),
     assignment: runtime.assignment,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     offsetCommit: def.offsetCommit,
     drain: async (stop) => void (await Promise.all(runtime.drainers.map((d) => d(stop)))),
     metrics: runtime.metrics,
-    ...failures,
+    ...deps.failures,
   });
   running.server = server;
   const app = await NestFactory.createMicroservice(def.module(config, kafka, runtime), {
     strategy: server,
-    logger,
+    logger: deps.logger,
   });
   app.useGlobalFilters(new RethrowFilter());
   running.app = app;
   running.monitor = new HealthMonitor(
     runtime.health,
     {
-      kafka: kafkaProbe,
+      // Not serving until consuming; missing topics are the reason while start-up waits for them.
+      kafka: async () => {
+        await deps.kafkaProbe();
+        if (!deps.consuming()) throw new Error(deps.topicsReady.problem ?? 'starting the consumer');
+      },
       ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
       ...(def.components.includes('store') && {
         store: storeProbe(app.get<StorageDriver>(STORAGE), config.store.prefix),
@@ -246,6 +267,7 @@ async function startOnce(
     },
     { intervalMs: HEALTH_PROBE_INTERVAL_MS, timeoutMs: HEALTH_PROBE_TIMEOUT_MS },
   );
+  running.monitor.start();
   // Resolves once the consumer is subscribed and running, before it has joined its group.
   await app.listen();
 }
