@@ -142,24 +142,18 @@ secure_client_env() {
 }
 
 # `scripts/kafka user --user NAME:PASSWORD`: creates the SCRAM-SHA-512 user or changes its
-# password on the running broker, through the INTERNAL listener (kafka-configs --alter).
+# password on the running broker, through the INTERNAL listener (KafkaScramUser.java).
 scram_user() {
   [ ${#USERS[@]} -gt 0 ] || die "user needs --user NAME:PASSWORD"
   # shellcheck disable=SC1091
   . "$DIR/kafka.env"
   [ -n "${KAFKA_INTERNAL_PORT:-}" ] || die "$DIR is not a --security broker"
-  local u cls
-  # Kafka 3.x has it in the Scala core, 4.x in kafka-tools.
-  local classes
-  classes="$(for j in "$LIBS"/kafka_2.13-*.jar "$LIBS"/kafka-tools-*.jar; do [ -f "$j" ] && unzip -Z1 "$j"; done)"
-  for cls in kafka.admin.ConfigCommand org.apache.kafka.tools.ConfigCommand; do
-    grep -qx "${cls//.//}.class" <<<"$classes" && break
-  done
+  local u
   for u in "${USERS[@]}"; do
-    java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "-Dlog4j.configuration=file:$DIR/log4j.properties" \
-      -cp "$LIBS/*" "$cls" --bootstrap-server "127.0.0.1:$KAFKA_INTERNAL_PORT" --alter \
-      --entity-type users --entity-name "${u%%:*}" --add-config "SCRAM-SHA-512=[password=${u#*:}]" >/dev/null ||
-      die "could not set the SCRAM-SHA-512 credential of ${u%%:*}"
+    java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
+      "$ROOT/scripts/KafkaScramUser.java" "127.0.0.1:$KAFKA_INTERNAL_PORT" "${u%%:*}" "${u#*:}" \
+      >"$DIR/logs/scram-user.out" 2>&1 ||
+      { tail -n 20 "$DIR/logs/scram-user.out" >&2; die "could not set the SCRAM-SHA-512 credential of ${u%%:*}"; }
     (umask 077 && printf '%s' "${u#*:}" >"$DIR/secrets/${u%%:*}.password")
     log "SCRAM-SHA-512 user ${u%%:*} set"
   done

@@ -85,3 +85,21 @@ describe('HealthMonitor', () => {
     expect(state.serving).toBe(true);
   });
 });
+
+describe('HealthMonitor reasons', () => {
+  it("keeps a failed probe's message as the component's reason until it succeeds", async () => {
+    const state = new HealthState(['kafka']);
+    let failure: string | undefined = 'KAFKA_SASL_PASSWORD rejected by the broker';
+    const monitor = new HealthMonitor(
+      state,
+      { kafka: async () => void (failure && (await Promise.reject(new Error(failure)))) },
+      { intervalMs: 60_000, timeoutMs: 1000 },
+    );
+    await monitor.probeAll();
+    expect(state.reason('kafka')).toBe('KAFKA_SASL_PASSWORD rejected by the broker');
+    failure = undefined;
+    await monitor.probeAll();
+    expect(state.serving).toBe(true);
+    expect(state.reason('kafka')).toBeUndefined();
+  });
+});

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Consumer } from 'kafkajs';
 import { backoffDelay } from '../util/backoff';
 import type { KafkaProblems } from './kafka-problems';
+import { describeError } from './partition-pause';
 
 export interface ConsumerRevivalOptions {
   consumer: Consumer;
@@ -10,7 +11,6 @@ export interface ConsumerRevivalOptions {
   closing: () => boolean;
   /** Where the crash's reason goes for the health probe; cleared once the group is joined. */
   problems?: KafkaProblems;
-  describe: (err: unknown) => string;
   baseMs?: number;
   capMs?: number;
 }
@@ -27,8 +27,7 @@ export function reviveOnCrash(o: ConsumerRevivalOptions): void {
   let timer: NodeJS.Timeout | undefined;
   const { consumer } = o;
   const retry = (err: unknown) => {
-    const reason = o.describe(err);
-    o.problems?.report('consumer', reason);
+    const reason = o.problems?.report('consumer', err) ?? describeError(err);
     if (o.closing() || timer) return;
     const delay = backoffDelay(attempt++, o.baseMs ?? 2_000, o.capMs ?? 60_000);
     log.warn(`consumer stopped (${reason}); restarting it in ${delay} ms`);
@@ -43,7 +42,7 @@ export function reviveOnCrash(o: ConsumerRevivalOptions): void {
     timer.unref();
   };
   consumer.on(consumer.events.CRASH, (e) => {
-    if (e.payload.restart) o.problems?.report('consumer', o.describe(e.payload.error));
+    if (e.payload.restart) o.problems?.report('consumer', e.payload.error);
     else retry(e.payload.error);
   });
   consumer.on(consumer.events.GROUP_JOIN, () => {

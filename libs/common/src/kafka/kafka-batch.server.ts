@@ -7,7 +7,6 @@ import { backoffDelay, sleep } from '../util/backoff';
 import { KafkaBatch } from './kafka-batch';
 import { PartitionAssignment } from './partition-assignment';
 import { reviveOnCrash } from './consumer-revival';
-import { isKafkaAccessFailure } from './kafka-failure';
 import type { KafkaProblems } from './kafka-problems';
 import { describeError, PartitionPause } from './partition-pause';
 
@@ -44,9 +43,8 @@ export interface KafkaBatchServerOptions {
   /** Backoff between attempts at a failing batch (defaults 200 ms doubling to 30 s, jittered). */
   retryBaseMs?: number;
   retryCapMs?: number;
-  /** Consumer crashes are reported here (see reviveOnCrash), described by describeFailure. */
+  /** Consumer crashes and denied batches are reported here, for the Kafka health probe. */
   problems?: KafkaProblems;
-  describeFailure?: (err: unknown) => string;
 }
 
 /** A batch being handled, as the shutdown log names what it abandons. */
@@ -138,13 +136,8 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
         eachBatch: (payload) => this.handleBatch(payload),
       });
-    reviveOnCrash({
-      consumer,
-      run,
-      closing: () => this.closing,
-      problems: this.options.problems,
-      describe: this.options.describeFailure ?? describeError,
-    });
+    const { problems } = this.options;
+    reviveOnCrash({ consumer, run, closing: () => this.closing, problems });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     // Not awaited: run() resolves only once the group has been joined, and a join waits for
@@ -214,9 +207,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
           }
           const reason = pause.failed(err);
           // A denied produce (missing WRITE on the output topic) makes the service NOT_SERVING.
-          if (isKafkaAccessFailure(err) && this.options.describeFailure) {
-            this.options.problems?.report('batch', this.options.describeFailure(err));
-          }
+          this.options.problems?.reportAccessFailure('batch', err);
           const delay = backoffDelay(
             attempt,
             this.options.retryBaseMs ?? 200,

@@ -160,3 +160,8 @@ export function isKafkaAccessFailure(err: unknown): boolean {
       (typeof e.type === 'string' && e.type.endsWith('_AUTHORIZATION_FAILED')),
   );
 }
+
+/** kafkajs' own errors (a start-up failing for another reason is a bug, not an outage). */
+export function isKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS');
+}

@@ -15,8 +15,8 @@ import {
   createKafka,
   describeError,
   describeKafkaFailure,
+  isKafkaError,
   KafkaBatchServer,
-  KafkaBatchServerOptions,
   KafkaFailureContext,
   KafkaProblems,
   PartitionAssignment,
@@ -120,7 +120,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     stopping?: boolean;
   } = {};
   const kafkaContext = failureContext(def, config);
-  const kafkaProblems = new KafkaProblems();
+  const kafkaProblems = new KafkaProblems((err) => describeKafkaFailure(err, kafkaContext));
   const topicsReady = new TopicReadiness();
   const kafkaHealth = kafkaProbe(config.kafka, kafkaContext, kafkaProblems);
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -188,18 +188,14 @@ export async function runService(def: ServiceDefinition): Promise<void> {
         topicsReady,
         stopping: () => !!running.stopping,
         consuming: () => !!running.consuming,
-        failures: {
-          problems: kafkaProblems,
-          describeFailure: (err) => describeKafkaFailure(err, kafkaContext),
-        },
+        problems: kafkaProblems,
       });
       kafkaProblems.clear('start-up');
       break;
     } catch (err) {
       if (running.stopping) return; // a signal ended the wait for the topics
       if (!isKafkaError(err)) throw err;
-      const reason = describeKafkaFailure(err, kafkaContext);
-      kafkaProblems.report('start-up', reason);
+      const reason = kafkaProblems.report('start-up', err);
       runtime.health.set('kafka', false, reason);
       const delay = backoffDelay(attempt, 2_000, 30_000);
       log.warn(`kafka NOT_SERVING: ${reason}; starting again in ${delay} ms`);
@@ -227,7 +223,7 @@ async function startOnce(
     topicsReady: TopicReadiness;
     stopping: () => boolean;
     consuming: () => boolean;
-    failures: Pick<KafkaBatchServerOptions, 'problems' | 'describeFailure'>;
+    problems: KafkaProblems;
   },
 ): Promise<void> {
   const kafka = createKafka(config.kafka);
@@ -243,7 +239,7 @@ async function startOnce(
     offsetCommit: def.offsetCommit,
     drain: async (stop) => void (await Promise.all(runtime.drainers.map((d) => d(stop)))),
     metrics: runtime.metrics,
-    ...deps.failures,
+    problems: deps.problems,
   });
   running.server = server;
   const app = await NestFactory.createMicroservice(def.module(config, kafka, runtime), {
@@ -270,11 +266,6 @@ async function startOnce(
   running.monitor.start();
   // Resolves once the consumer is subscribed and running, before it has joined its group.
   await app.listen();
-}
-
-/** kafkajs' errors (a start-up failing for another reason is a bug, not an outage). */
-function isKafkaError(err: unknown): boolean {
-  return err instanceof Error && err.name.startsWith('KafkaJS');
 }
 
 /** What the service's clients do, so an authorization failure names the permission. */
