@@ -13,6 +13,7 @@ import {
 } from './pipeline';
 import { archiveStats } from './report';
 import { RunningService, startService } from './services';
+import { sendTransactionally } from './transactional-send';
 
 const MAX_RECORD_BYTES = 64 * 1024;
 const SEGMENT_MAX_AGE_MS = 10_000;
@@ -53,15 +54,10 @@ export async function conservationRun(
   const started = Date.now();
   try {
     await createTopics(kafka, Object.values(p.topics), 6);
-    const producer = kafka.producer({ idempotent: true });
-    await producer.connect();
     // Bad records are interleaved with good ones so the splitter meets them mid-batch.
     const all: { value: Buffer | null }[] = good.map((r) => ({ value: r.value }));
     bad.forEach((b, i) => all.splice(Math.floor(((i + 1) * all.length) / (bad.length + 1)), 0, b));
-    for (let i = 0; i < all.length; i += 2000) {
-      await producer.send({ topic: p.topics.raw, acks: -1, messages: all.slice(i, i + 2000) });
-    }
-    await producer.disconnect();
+    await sendTransactionally(kafka, p.topics.raw, all);
     for (const name of ['splitter', 'compressor', 'uploader'] as const) {
       services.push(await startService(name, p.env));
     }

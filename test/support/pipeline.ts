@@ -76,6 +76,8 @@ export function testKafka(env: NodeJS.ProcessEnv = process.env): Kafka {
     clientId: 'logsplit-test',
     brokers: env.KAFKA_BROKERS!.split(','),
     ...kafkaSecurityOptions(loadKafkaSecurity(env)),
+    // A TLS handshake on this busy machine can take longer than kafkajs' 1 s default.
+    connectionTimeout: 10_000,
     logLevel: logLevel.NOTHING,
   });
 }
