@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { envSchema, loadConfig } from '@logsplit/common';
+import { envSchema, isSecretSetting, loadConfig } from '@logsplit/common';
 import { ROOT } from './support/infra';
 
 /**
@@ -10,6 +11,8 @@ import { ROOT } from './support/infra';
  */
 
 const SCHEMA_KEYS = new Set(Object.keys(envSchema.shape));
+/** A setting of the schema, or the `_FILE` form of a secret one. */
+const known = (k: string) => SCHEMA_KEYS.has(k) || (k.endsWith('_FILE') && isSecretSetting(k));
 /**
  * Variables a logsplit container may set that are not logsplit settings. Kept empty on purpose:
  * Node and OpenTelemetry variables logsplit reads are in the schema. Third-party containers
@@ -149,7 +152,7 @@ describe('docker compose', () => {
   it('sets only variables the config schema knows, with values it accepts', () => {
     for (const [name, svc] of ours) {
       const unknown = Object.keys(svc.environment ?? {}).filter(
-        (k) => !SCHEMA_KEYS.has(k) && !NON_LOGSPLIT_VARS.has(k),
+        (k) => !known(k) && !NON_LOGSPLIT_VARS.has(k),
       );
       expect({ name, unknown }).toEqual({ name, unknown: [] });
       expect(() => loadConfig(name, resolveCompose(svc.environment ?? {}))).not.toThrow();
@@ -217,6 +220,7 @@ describe('Kubernetes base (kustomize)', () => {
   const config = find('ConfigMap', 'logsplit-config').data!;
   type Container = {
     args: string[];
+    env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
     envFrom: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
     livenessProbe?: { grpc?: { port: number } };
     readinessProbe?: { grpc?: { port: number } };
@@ -226,7 +230,11 @@ describe('Kubernetes base (kustomize)', () => {
   type PodSpec = {
     containers: Container[];
     securityContext?: { runAsNonRoot?: boolean };
-    volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+    volumes?: {
+      name: string;
+      persistentVolumeClaim?: { claimName: string };
+      secret?: { secretName: string; items: { key: string; path: string }[] };
+    }[];
   };
   const pod = (svc: string) =>
     (find('Deployment', `logsplit-${svc}`).spec as { template: { spec: PodSpec } }).template.spec;
@@ -289,6 +297,7 @@ describe('Kubernetes base (kustomize)', () => {
       expect(so.maxReplicaCount).toBeLessThanOrEqual(Number(config.LOGSPLIT_TOPIC_PARTITIONS));
       expect(so.triggers[0]).toEqual({
         type: 'kafka',
+        authenticationRef: { name: 'logsplit-kafka' },
         metadata: expect.objectContaining({
           bootstrapServers: config.KAFKA_BROKERS,
           consumerGroup: setting(config, GROUP[svc]),
@@ -299,10 +308,66 @@ describe('Kubernetes base (kustomize)', () => {
     }
   });
 
+  /** Secret key → the file path a service reads it from (its mounted `secret` volume). */
+  const mountedSecret = (svc: string, secretName: string): Record<string, string> => {
+    const spec = pod(svc);
+    const out: Record<string, string> = {};
+    for (const v of spec.volumes ?? []) {
+      if (v.secret?.secretName !== secretName) continue;
+      const mount = spec.containers[0].volumeMounts?.find((m) => m.name === v.name);
+      for (const item of v.secret.items) out[item.key] = `${mount?.mountPath}/${item.path}`;
+    }
+    return out;
+  };
+
+  it('authenticates services and KEDA to Kafka from one Secret: SASL_SSL, password and CA files', () => {
+    expect(config.KAFKA_SECURITY_PROTOCOL).toBe('SASL_SSL');
+    const auth = find('TriggerAuthentication', 'logsplit-kafka').spec as {
+      secretTargetRef: { parameter: string; name: string; key: string }[];
+    };
+    expect(auth.secretTargetRef.map((r) => `${r.parameter}=${r.name}/${r.key}`).sort()).toEqual(
+      ['ca', 'password', 'sasl', 'tls', 'username'].map((k) => `${k}=logsplit-kafka/${k}`),
+    );
+    for (const svc of SERVICES) {
+      const so = find('ScaledObject', `logsplit-${svc}`).spec as {
+        triggers: { type: string; authenticationRef?: { name: string } }[];
+      };
+      for (const t of so.triggers) expect(t.authenticationRef).toEqual({ name: 'logsplit-kafka' });
+      const files = mountedSecret(svc, 'logsplit-kafka');
+      expect({ svc, password: files.password, ca: files.ca }).toEqual({
+        svc,
+        password: config.KAFKA_SASL_PASSWORD_FILE,
+        ca: config.KAFKA_SSL_CA_FILE,
+      });
+      expect(pod(svc).containers[0].env).toEqual(
+        expect.arrayContaining([
+          {
+            name: 'KAFKA_SASL_USERNAME',
+            valueFrom: { secretKeyRef: { name: 'logsplit-kafka', key: 'username' } },
+          },
+        ]),
+      );
+    }
+  });
+
   it('sets only variables the config schema knows; OSS keys come from a Secret', () => {
-    expect(Object.keys(config).filter((k) => !SCHEMA_KEYS.has(k))).toEqual([]);
-    expect(Object.keys(config).filter((k) => /SECRET|KEY_ID/.test(k))).toEqual([]);
-    const secrets = { OSS_ACCESS_KEY_ID: 'id', OSS_ACCESS_KEY_SECRET: 'secret' };
+    expect(Object.keys(config).filter((k) => !known(k))).toEqual([]);
+    expect(Object.keys(config).filter((k) => /SECRET|KEY_ID|PASSWORD$/.test(k))).toEqual([]);
+    // The mounted Kafka Secret, stood in for by temp files at the same names.
+    const mount = mkdtempSync(join(tmpdir(), 'k8s-secret-'));
+    writeFileSync(join(mount, 'password'), 'pw');
+    writeFileSync(
+      join(mount, 'ca.pem'),
+      '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    );
+    const remap = (path: string) => path.replace(dirname(config.KAFKA_SSL_CA_FILE), mount);
+    const secrets = {
+      OSS_ACCESS_KEY_ID: 'id',
+      OSS_ACCESS_KEY_SECRET: 'secret',
+      KAFKA_SASL_USERNAME: 'logsplit',
+      KAFKA_SASL_PASSWORD_FILE: remap(config.KAFKA_SASL_PASSWORD_FILE),
+      KAFKA_SSL_CA_FILE: remap(config.KAFKA_SSL_CA_FILE),
+    };
     for (const svc of SERVICES) {
       expect(() => loadConfig(svc, { ...config, ...secrets })).not.toThrow();
       expect(pod(svc).containers[0].envFrom).toEqual(

@@ -47,6 +47,8 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** Told of the process as soon as it exists, so a caller can stop it on Ctrl-C. */
   onSpawn?: (proc: ChildProcess) => void;
+  /** Wait only until its health server listens, not until it started (e.g. Kafka is refused). */
+  untilHealth?: boolean;
 }
 
 export async function startService(
@@ -86,7 +88,10 @@ export async function startService(
     const onData = (b: Buffer) => {
       log.write(b);
       if (seen.length < 1e6) seen += b.toString();
-      if (seen.includes(`${name} ${id} started`)) {
+      const ready = opts.untilHealth
+        ? /metrics listening on/.test(seen)
+        : seen.includes(`${name} ${id} started`);
+      if (ready) {
         clearTimeout(timer);
         res();
       }

@@ -2,6 +2,8 @@ import Redis from 'ioredis';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { KafkaConfig } from '../config';
 import { kafkaSecurityOptions } from '../kafka/client-security';
+import { describeKafkaFailure, KafkaFailureContext } from '../kafka/kafka-failure';
+import { KafkaProblems } from '../kafka/kafka-problems';
 import { StorageDriver } from '../storage';
 
 /** Resolves when the dependency answered; rejects (or times out) when it did not. */
@@ -9,9 +11,15 @@ export type DependencyProbe = () => Promise<void>;
 
 /**
  * Kafka: a metadata round trip through a dedicated admin client without retries, so an outage
- * shows within one probe instead of after the service's long retry schedule.
+ * shows within one probe instead of after the service's long retry schedule; then the problems
+ * the service's own clients reported (e.g. a missing permission). Fails with the reason from
+ * describeKafkaFailure, which names the setting or permission to fix.
  */
-export function kafkaProbe(config: KafkaConfig): {
+export function kafkaProbe(
+  config: KafkaConfig,
+  context: Partial<KafkaFailureContext> = {},
+  problems?: KafkaProblems,
+): {
   probe: DependencyProbe;
   close(): Promise<void>;
 } {
@@ -35,8 +43,11 @@ export function kafkaProbe(config: KafkaConfig): {
         const stale = admin;
         admin = undefined;
         await stale?.disconnect().catch(() => undefined);
-        throw err;
+        const ctx = { brokers: config.brokers, security: config.security, ...context };
+        throw new Error(describeKafkaFailure(err, ctx));
       }
+      const problem = problems?.current;
+      if (problem) throw new Error(problem);
     },
     close: async () => admin?.disconnect(),
   };

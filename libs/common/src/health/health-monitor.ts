@@ -16,6 +16,8 @@ export class HealthMonitor {
   private readonly log = new Logger('Health');
   private timer?: NodeJS.Timeout;
   private readonly running = new Set<HealthComponent>();
+  /** The last reason logged per component: a lasting failure is logged once, not every round. */
+  private readonly logged = new Map<HealthComponent, string>();
 
   constructor(
     private readonly state: HealthState,
@@ -44,9 +46,14 @@ export class HealthMonitor {
         try {
           await withTimeout(probe(), this.opts.timeoutMs, component);
           this.state.set(component, true);
+          if (this.logged.delete(component)) this.log.log(`${component} SERVING again`);
         } catch (err) {
-          this.state.set(component, false);
-          this.log.debug(`${component} probe failed: ${String(err)}`);
+          const reason = err instanceof Error ? err.message : String(err);
+          this.state.set(component, false, reason);
+          if (this.logged.get(component) !== reason) {
+            this.logged.set(component, reason);
+            this.log.warn(`${component} NOT_SERVING: ${reason}`);
+          }
         } finally {
           this.running.delete(component);
         }
@@ -55,8 +62,15 @@ export class HealthMonitor {
     if (was !== this.state.serving) {
       const down = this.state.down;
       this.log.log(
-        this.state.serving ? 'SERVING' : `NOT_SERVING (down: ${down.join(', ') || 'none'})`,
+        this.state.serving
+          ? 'SERVING'
+          : `NOT_SERVING (down: ${down.map((c) => this.describe(c)).join(', ') || 'none'})`,
       );
     }
+  }
+
+  private describe(component: HealthComponent): string {
+    const reason = this.state.reason(component);
+    return reason ? `${component}: ${reason}` : component;
   }
 }

@@ -12,6 +12,8 @@ export type HealthComponent = 'kafka' | 'redis' | 'store';
 export class HealthState {
   readonly implementation: HealthStatuses;
   private readonly up = new Map<HealthComponent, boolean>();
+  /** Why a component is down, naming the setting or permission to fix when known. */
+  private readonly reasons = new Map<HealthComponent, string>();
   private readonly reported = new Map<string, ServingStatus>();
   private shuttingDown = false;
 
@@ -25,9 +27,11 @@ export class HealthState {
     for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
   }
 
-  set(component: HealthComponent, up: boolean): void {
+  set(component: HealthComponent, up: boolean, reason?: string): void {
     if (!this.up.has(component) || this.shuttingDown) return;
     this.up.set(component, up);
+    if (up || reason === undefined) this.reasons.delete(component);
+    else this.reasons.set(component, reason);
     this.report(component, up ? 'SERVING' : 'NOT_SERVING');
     this.updateOverall();
   }
@@ -42,6 +46,11 @@ export class HealthState {
   /** Components whose last probe failed. */
   get down(): HealthComponent[] {
     return [...this.up].filter(([, up]) => !up).map(([c]) => c);
+  }
+
+  /** Why `component` is down (its last probe's failure), if it is and the reason is known. */
+  reason(component: HealthComponent): string | undefined {
+    return this.reasons.get(component);
   }
 
   get serving(): boolean {

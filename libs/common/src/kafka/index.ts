@@ -13,3 +13,5 @@ export * from './kafkajs-module-swap';
 export * from './topic-readiness';
 export * from './client-security';
 export * from './oauthbearer-token';
+export * from './kafka-failure';
+export * from './kafka-problems';

@@ -6,6 +6,9 @@ import type { Metrics } from '../telemetry/metrics';
 import { backoffDelay, sleep } from '../util/backoff';
 import { KafkaBatch } from './kafka-batch';
 import { PartitionAssignment } from './partition-assignment';
+import { reviveOnCrash } from './consumer-revival';
+import { isKafkaAccessFailure } from './kafka-failure';
+import type { KafkaProblems } from './kafka-problems';
 import { describeError, PartitionPause } from './partition-pause';
 
 export interface KafkaBatchServerOptions {
@@ -41,6 +44,9 @@ export interface KafkaBatchServerOptions {
   /** Backoff between attempts at a failing batch (defaults 200 ms doubling to 30 s, jittered). */
   retryBaseMs?: number;
   retryCapMs?: number;
+  /** Consumer crashes are reported here (see reviveOnCrash), described by describeFailure. */
+  problems?: KafkaProblems;
+  describeFailure?: (err: unknown) => string;
 }
 
 /** A batch being handled, as the shutdown log names what it abandons. */
@@ -125,19 +131,26 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
     consumer.on(consumer.events.GROUP_JOIN, (e) =>
       this.log.log(`joined group ${groupId} in ${e.payload.duration} ms`),
     );
+    const run = () =>
+      consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    reviveOnCrash({
+      consumer,
+      run,
+      closing: () => this.closing,
+      problems: this.options.problems,
+      describe: this.options.describeFailure ?? describeError,
+    });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     // Not awaited: run() resolves only once the group has been joined, and a join waits for
     // every other member to rejoin (up to their heartbeat interval and batch in hand). A member
     // waiting for its partitions is up; failed joins are retried or reported (CRASH) by kafkajs.
-    consumer
-      .run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: (payload) => this.handleBatch(payload),
-      })
-      .catch((err) => this.log.error(`consumer of ${groupId} failed: ${describeError(err)}`));
+    run().catch((err) => this.log.error(`consumer of ${groupId} failed: ${describeError(err)}`));
     this.log.log(`consuming ${topics.join(', ')} as group ${groupId} (joining)`);
   }
 
@@ -200,6 +213,10 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
             return; // the partition's next owner replays it
           }
           const reason = pause.failed(err);
+          // A denied produce (missing WRITE on the output topic) makes the service NOT_SERVING.
+          if (isKafkaAccessFailure(err) && this.options.describeFailure) {
+            this.options.problems?.report('batch', this.options.describeFailure(err));
+          }
           const delay = backoffDelay(
             attempt,
             this.options.retryBaseMs ?? 200,
@@ -220,6 +237,7 @@ export class KafkaBatchServer extends Server implements CustomTransportStrategy 
         }
       }
       pause.end('succeeded');
+      this.options.problems?.clear('batch');
       if (lost()) return;
       payload.resolveOffset(last);
       if (this.options.offsetCommit !== 'handler') {

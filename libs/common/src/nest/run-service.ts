@@ -14,10 +14,15 @@ import {
 import {
   createKafka,
   describeError,
+  describeKafkaFailure,
   KafkaBatchServer,
+  KafkaBatchServerOptions,
+  KafkaFailureContext,
+  KafkaProblems,
   PartitionAssignment,
   TopicReadiness,
 } from '../kafka';
+import { backoffDelay, sleep } from '../util/backoff';
 import { StorageDriver } from '../storage';
 import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
 import { RethrowFilter } from './rethrow.filter';
@@ -114,8 +119,10 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     consuming?: boolean;
     stopping?: boolean;
   } = {};
+  const kafkaContext = failureContext(def, config);
+  const kafkaProblems = new KafkaProblems();
   const topicsReady = new TopicReadiness();
-  const kafkaHealth = kafkaProbe(config.kafka);
+  const kafkaHealth = kafkaProbe(config.kafka, kafkaContext, kafkaProblems);
   const shutdown = async (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.removeAllListeners(s);
     running.stopping = true;
@@ -170,6 +177,59 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   };
   for (const s of SIGNALS) process.once(s, (sig: NodeJS.Signals) => void shutdown(sig));
 
+  // A Kafka failure at start-up (wrong password or CA, missing permission, broker down) keeps
+  // the process up and NOT_SERVING with the reason, and start-up is retried with backoff: no
+  // crash loop, and the service resumes by itself once the setting or ACL is fixed.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await startOnce(def, config, runtime, running, {
+        kafkaProbe: kafkaHealth.probe,
+        logger,
+        topicsReady,
+        stopping: () => !!running.stopping,
+        consuming: () => !!running.consuming,
+        failures: {
+          problems: kafkaProblems,
+          describeFailure: (err) => describeKafkaFailure(err, kafkaContext),
+        },
+      });
+      kafkaProblems.clear('start-up');
+      break;
+    } catch (err) {
+      if (running.stopping) return; // a signal ended the wait for the topics
+      if (!isKafkaError(err)) throw err;
+      const reason = describeKafkaFailure(err, kafkaContext);
+      kafkaProblems.report('start-up', reason);
+      runtime.health.set('kafka', false, reason);
+      const delay = backoffDelay(attempt, 2_000, 30_000);
+      log.warn(`kafka NOT_SERVING: ${reason}; starting again in ${delay} ms`);
+      const failed = running.app;
+      running.monitor?.stop();
+      running.app = running.server = undefined;
+      await failed?.close().catch(() => undefined);
+      await sleep(delay);
+      if (running.stopping) return;
+    }
+  }
+  running.consuming = true;
+  log.log(`${def.name} ${config.instanceId} started`);
+}
+
+/** One attempt at creating the transport and the Nest app and starting to consume. */
+async function startOnce(
+  def: ServiceDefinition,
+  config: LogsplitConfig,
+  runtime: ServiceRuntime,
+  running: { app?: INestMicroservice; monitor?: HealthMonitor; server?: KafkaBatchServer },
+  deps: {
+    kafkaProbe: () => Promise<void>;
+    logger: TraceLogger;
+    topicsReady: TopicReadiness;
+    stopping: () => boolean;
+    consuming: () => boolean;
+    failures: Pick<KafkaBatchServerOptions, 'problems' | 'describeFailure'>;
+  },
+): Promise<void> {
   const kafka = createKafka(config.kafka);
   const server = new KafkaBatchServer({
     kafka,
@@ -177,27 +237,28 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     routes: def.routes(config),
     partitionsConsumedConcurrently: def.partitionsConsumedConcurrently,
     beforeConsume: () =>
-      topicsReady.ensure(kafka, config.topics, def.topics?.(config), () => !!running.stopping),
+      deps.topicsReady.ensure(kafka, config.topics, def.topics?.(config), deps.stopping),
     assignment: runtime.assignment,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     offsetCommit: def.offsetCommit,
     drain: async (stop) => void (await Promise.all(runtime.drainers.map((d) => d(stop)))),
     metrics: runtime.metrics,
+    ...deps.failures,
   });
   running.server = server;
   const app = await NestFactory.createMicroservice(def.module(config, kafka, runtime), {
     strategy: server,
-    logger,
+    logger: deps.logger,
   });
   app.useGlobalFilters(new RethrowFilter());
   running.app = app;
-  const monitor = new HealthMonitor(
+  running.monitor = new HealthMonitor(
     runtime.health,
     {
       // Not serving until consuming; missing topics are the reason while start-up waits for them.
       kafka: async () => {
-        if (!running.consuming) throw new Error(topicsReady.problem ?? 'starting the consumer');
-        await kafkaHealth.probe();
+        await deps.kafkaProbe();
+        if (!deps.consuming()) throw new Error(deps.topicsReady.problem ?? 'starting the consumer');
       },
       ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
       ...(def.components.includes('store') && {
@@ -206,17 +267,27 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     },
     { intervalMs: HEALTH_PROBE_INTERVAL_MS, timeoutMs: HEALTH_PROBE_TIMEOUT_MS },
   );
-  running.monitor = monitor;
-  monitor.start();
-  try {
-    // Resolves once the consumer is subscribed and running, before it has joined its group.
-    await app.listen();
-  } catch (err) {
-    if (running.stopping) return; // a signal ended the wait for the topics
-    throw err;
-  }
-  running.consuming = true;
-  log.log(`${def.name} ${config.instanceId} started`);
+  running.monitor.start();
+  // Resolves once the consumer is subscribed and running, before it has joined its group.
+  await app.listen();
+}
+
+/** kafkajs' errors (a start-up failing for another reason is a bug, not an outage). */
+function isKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS');
+}
+
+/** What the service's clients do, so an authorization failure names the permission. */
+function failureContext(def: ServiceDefinition, config: LogsplitConfig): KafkaFailureContext {
+  const reads = Object.keys(def.routes(config));
+  const t = config.topics;
+  return {
+    brokers: config.kafka.brokers,
+    security: config.kafka.security,
+    readTopics: reads,
+    writeTopics: [t.byApp, t.dlq, t.segments].filter((x) => !reads.includes(x)),
+    group: def.groupId(config),
+  };
 }
 
 function describeInFlight(server: KafkaBatchServer | undefined): string {
