@@ -156,7 +156,7 @@ scram_user() {
     grep -qx "${cls//.//}.class" <<<"$classes" && break
   done
   for u in "${USERS[@]}"; do
-    java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "-Dlog4j.configuration=file:$DIR/log4j.properties" \
+    java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$(log_opt)" \
       -cp "$LIBS/*" "$cls" --bootstrap-server "127.0.0.1:$KAFKA_INTERNAL_PORT" --alter \
       --entity-type users --entity-name "${u%%:*}" --add-config "SCRAM-SHA-512=[password=${u#*:}]" >/dev/null ||
       die "could not set the SCRAM-SHA-512 credential of ${u%%:*}"
