@@ -150,7 +150,7 @@ scram_user() {
   [ -n "${KAFKA_INTERNAL_PORT:-}" ] || die "$DIR is not a --security broker"
   local u
   for u in "${USERS[@]}"; do
-    java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
+    java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$(log_opt)" -cp "$LIBS/*" \
       "$ROOT/scripts/KafkaScramUser.java" "127.0.0.1:$KAFKA_INTERNAL_PORT" "${u%%:*}" "${u#*:}" \
       >"$DIR/logs/scram-user.out" 2>&1 ||
       { tail -n 20 "$DIR/logs/scram-user.out" >&2; die "could not set the SCRAM-SHA-512 credential of ${u%%:*}"; }

@@ -12,6 +12,7 @@ import { checkHealth } from '@logsplit/common/health/check-health';
 import { ensureTopics } from '@logsplit/common/kafka/topics';
 import { aclEntry, documentedAcls } from './support/documented-acls';
 import { ROOT } from './support/infra';
+import { SecuredKafka, startSecuredKafka } from './support/secured-kafka';
 import {
   archivedRecords,
   createTopicsWith,
@@ -26,7 +27,6 @@ import { DIST, RunningService, ServiceName, startService } from './support/servi
 const run = promisify(execFile);
 jest.setTimeout(300_000);
 
-const KAFKA = join(ROOT, 'scripts', 'kafka');
 const SERVICES: ServiceName[] = ['splitter', 'compressor', 'uploader'];
 const PRINCIPALS = [...SERVICES, 'demo-producer'];
 /** The ACL taken away and given back: the compressor's READ on its consumer group. */
@@ -34,7 +34,7 @@ const REVOKED = { principal: 'compressor', resource: 'group', name: 'logsplit-co
 
 describe('Kafka ACLs: the pipeline as least-privilege principals', () => {
   const dir = mkdtempSync(join(tmpdir(), 'logsplit-acl-'));
-  const kafkaDir = join(dir, 'kafka');
+  let broker: SecuredKafka;
   /** Where and how to connect, without the user (KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, ...). */
   let base: Record<string, string>;
   let admin: Kafka;
@@ -45,7 +45,7 @@ describe('Kafka ACLs: the pipeline as least-privilege principals', () => {
   const as = (name: string): Record<string, string> => ({
     ...base,
     KAFKA_SASL_USERNAME: name,
-    KAFKA_SASL_PASSWORD_FILE: join(kafkaDir, 'secrets', `${name}.password`),
+    KAFKA_SASL_PASSWORD_FILE: join(broker.dir, 'secrets', `${name}.password`),
   });
 
   /** Runs `logsplit produce-demo` as User:demo-producer; resolves with the records it sent. */
@@ -84,16 +84,9 @@ describe('Kafka ACLs: the pipeline as least-privilege principals', () => {
       '--user',
       `${u}:${Math.random().toString(36).slice(2)}`,
     ]);
-    const { stdout } = await run(
-      KAFKA,
-      ['start', '--dir', kafkaDir, '--security', 'sasl_ssl', '--authorizer', 'admin', ...users],
-      { cwd: ROOT },
-    );
+    broker = await startSecuredKafka('sasl_ssl', ['--authorizer', 'admin', ...users]);
     base = Object.fromEntries(
-      stdout
-        .split('\n')
-        .filter((l) => /^KAFKA_[A-Z_]+=/.test(l) && !/^KAFKA_SASL_(USERNAME|PASSWORD)/.test(l))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      Object.entries(broker.env).filter(([k]) => !/^KAFKA_SASL_(USERNAME|PASSWORD)/.test(k)),
     );
     admin = testKafka(as('admin'));
     // The default names, as in the documented table.
@@ -135,7 +128,7 @@ describe('Kafka ACLs: the pipeline as least-privilege principals', () => {
 
   afterAll(async () => {
     await Promise.all([...services.values()].map((s) => s.stop()));
-    await run(KAFKA, ['stop', '--dir', kafkaDir, '--clean'], { cwd: ROOT }).catch(() => undefined);
+    await broker?.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -19,10 +19,17 @@ export interface SecuredKafka {
 
 const KAFKA = join(ROOT, 'scripts', 'kafka');
 
-/** Starts it in a new temp dir: a CA and certificates made for this run, user `logsplit`. */
-export async function startSecuredKafka(security: 'sasl_ssl' | 'ssl'): Promise<SecuredKafka> {
+/**
+ * Starts it in a new temp dir: a CA and certificates made for this run, user `logsplit` unless
+ * `args` has --user options (the first is the one `env` logs in as); more scripts/kafka options,
+ * e.g. --authorizer, in `args`.
+ */
+export async function startSecuredKafka(
+  security: 'sasl_ssl' | 'ssl',
+  args: string[] = [],
+): Promise<SecuredKafka> {
   const dir = mkdtempSync(join(tmpdir(), `logsplit-kafka-${security}-`));
-  const { stdout } = await run(KAFKA, ['start', '--dir', dir, '--security', security], {
+  const { stdout } = await run(KAFKA, ['start', '--dir', dir, '--security', security, ...args], {
     cwd: ROOT,
   });
   const env = Object.fromEntries(
