@@ -285,7 +285,7 @@ describe('OssTestServer', () => {
       .catch((e: unknown) => e)) as StorageError;
     expect(err).toBeInstanceOf(StorageError);
     expect(err.message).toMatch(
-      /^OSS put of "logs\/app\/seg.log.gz" failed: SignatureDoesNotMatch \(HTTP 403\): The request signature we calculated does not match/,
+      /^OSS_ACCESS_KEY_SECRET rejected by OSS \(SignatureDoesNotMatch\): OSS put of "logs\/app\/seg.log.gz" failed: SignatureDoesNotMatch \(HTTP 403\): The request signature we calculated does not match/,
     );
     expect(err.message).toContain(`at ${server.endpoint}`);
     expect(err.retryable).toBe(false);
