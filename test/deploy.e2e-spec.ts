@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { envSchema, loadConfig } from '@logsplit/common';
+import { envSchema, isStoreSetting, loadConfig } from '@logsplit/common';
 import { ROOT } from './support/infra';
 
 /**
@@ -175,6 +175,18 @@ describe('docker compose', () => {
     expect(s.uploader.environment?.LOGSPLIT_STORE_DRIVER).toMatch(/^\$\{LOGSPLIT_STORE_DRIVER:-/);
   });
 
+  it('gives store settings and secrets only to the uploader and the command line', () => {
+    for (const name of ['splitter', 'compressor', 'demo-producer']) {
+      const store = Object.keys(s[name].environment ?? {}).filter(isStoreSetting);
+      expect({ name, store }).toEqual({ name, store: [] });
+    }
+    for (const name of ['uploader', 'logsplit']) {
+      for (const k of ['LOGSPLIT_STORE_DRIVER', 'OSS_ACCESS_KEY_SECRET', 'OSS_SECURITY_TOKEN']) {
+        expect(s[name].environment).toHaveProperty([k]);
+      }
+    }
+  });
+
   it('sends traces to Jaeger over OTLP and shows its UI', () => {
     for (const name of SERVICES) {
       expect(envOf(name).OTEL_EXPORTER_OTLP_ENDPOINT).toMatch(/^http:\/\/jaeger:4318$/);
@@ -300,14 +312,42 @@ describe('Kubernetes base (kustomize)', () => {
   });
 
   it('sets only variables the config schema knows; OSS keys come from a Secret', () => {
-    expect(Object.keys(config).filter((k) => !SCHEMA_KEYS.has(k))).toEqual([]);
-    expect(Object.keys(config).filter((k) => /SECRET|KEY_ID/.test(k))).toEqual([]);
+    const store = find('ConfigMap', 'logsplit-store').data!;
+    for (const data of [config, store]) {
+      expect(Object.keys(data).filter((k) => !SCHEMA_KEYS.has(k))).toEqual([]);
+      expect(Object.keys(data).filter((k) => /SECRET|KEY_ID|TOKEN/.test(k))).toEqual([]);
+    }
     const secrets = { OSS_ACCESS_KEY_ID: 'id', OSS_ACCESS_KEY_SECRET: 'secret' };
+    expect(() => loadConfig('uploader', { ...config, ...store, ...secrets })).not.toThrow();
     for (const svc of SERVICES) {
       expect(() => loadConfig(svc, { ...config, ...secrets })).not.toThrow();
-      expect(pod(svc).containers[0].envFrom).toEqual(
-        expect.arrayContaining([{ secretRef: { name: 'logsplit-oss' } }]),
+    }
+  });
+
+  it('gives store settings, OSS secrets and the RRSA identity to the uploader only', () => {
+    expect(Object.keys(config).filter(isStoreSetting)).toEqual([]);
+    expect(pod('uploader').containers[0].envFrom).toEqual(
+      expect.arrayContaining([
+        { configMapRef: { name: 'logsplit-store' } },
+        { secretRef: { name: 'logsplit-oss', optional: true } },
+      ]),
+    );
+    for (const svc of ['splitter', 'compressor']) {
+      const refs = pod(svc).containers[0].envFrom.map(
+        (r) => r.configMapRef?.name ?? r.secretRef?.name,
+      );
+      expect({ svc, refs: refs.filter((r) => /store|oss/.test(r ?? '')) }).toEqual({
+        svc,
+        refs: [],
+      });
+      expect({ svc, sa: (pod(svc) as { serviceAccountName?: string }).serviceAccountName }).toEqual(
+        { svc },
       );
     }
+    const sa = (pod('uploader') as { serviceAccountName?: string }).serviceAccountName!;
+    const account = find('ServiceAccount', sa) as K8sDoc & {
+      metadata: { annotations?: Record<string, string> };
+    };
+    expect(account.metadata.annotations?.['pod-identity.alibabacloud.com/role-name']).toMatch(/\S/);
   });
 });

@@ -183,7 +183,9 @@ describe('loadConfig', () => {
     expect(err.problems).toEqual([
       'OSS_ENDPOINT: required when LOGSPLIT_STORE_DRIVER=oss',
       'OSS_BUCKET: required when LOGSPLIT_STORE_DRIVER=oss',
-      expect.stringMatching(/^OSS_ACCESS_KEY_ID: no OSS credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET, or RRSA/),
+      expect.stringMatching(
+        /^OSS_ACCESS_KEY_ID: no OSS credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET, or RRSA/,
+      ),
     ]);
     const some = configError({ ...OSS_ENV, OSS_BUCKET: undefined, OSS_ACCESS_KEY_ID: undefined });
     expect(some.problems).toEqual([

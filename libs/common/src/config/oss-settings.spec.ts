@@ -76,7 +76,11 @@ describe('OSS credential settings', () => {
       OSS_SSE_KMS_KEY_ID: 'key-1',
       OSS_STORAGE_CLASS: 'IA',
     }).store.oss!;
-    expect(oss).toMatchObject({ serverSideEncryption: 'KMS', kmsKeyId: 'key-1', storageClass: 'IA' });
+    expect(oss).toMatchObject({
+      serverSideEncryption: 'KMS',
+      kmsKeyId: 'key-1',
+      storageClass: 'IA',
+    });
     const bad = problems('uploader', {
       ...STORE,
       ...KEYS,
@@ -85,9 +89,9 @@ describe('OSS credential settings', () => {
       OSS_STORAGE_CLASS: 'Glacier',
     });
     expect(bad.map((p) => p.slice(0, p.indexOf(':'))).sort()).toEqual(['OSS_STORAGE_CLASS']);
-    expect(
-      problems('uploader', { ...STORE, ...KEYS, OSS_SSE_KMS_KEY_ID: 'key-1' }),
-    ).toEqual(['OSS_SSE_KMS_KEY_ID: only with OSS_SERVER_SIDE_ENCRYPTION=KMS']);
+    expect(problems('uploader', { ...STORE, ...KEYS, OSS_SSE_KMS_KEY_ID: 'key-1' })).toEqual([
+      'OSS_SSE_KMS_KEY_ID: only with OSS_SERVER_SIDE_ENCRYPTION=KMS',
+    ]);
   });
 
   it('is neither read nor checked by the splitter and the compressor', () => {
@@ -102,9 +106,11 @@ describe('OSS credential settings', () => {
       expect(c.store.driver).toBe('fs');
       expect(c.store.oss).toBeUndefined();
     }
-    expect(problems('uploader', broken).map((p) => p.slice(0, p.indexOf(':'))).sort()).toEqual([
-      'OSS_ACCESS_KEY_SECRET_FILE',
-    ]);
+    expect(
+      problems('uploader', broken)
+        .map((p) => p.slice(0, p.indexOf(':')))
+        .sort(),
+    ).toEqual(['OSS_ACCESS_KEY_SECRET_FILE']);
     const cli = problems('cli', { ...broken, OSS_ACCESS_KEY_SECRET_FILE: undefined });
     expect(cli.map((p) => p.slice(0, p.indexOf(':'))).sort()).toEqual([
       'OSS_ENDPOINT',

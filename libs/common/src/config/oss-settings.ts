@@ -25,16 +25,34 @@ export const ossSettingsShape = {
   /** STS token that goes with OSS_ACCESS_KEY_ID/_SECRET (temporary keys handed in from outside). */
   OSS_SECURITY_TOKEN: z.string().min(1).optional(),
   // RRSA / OIDC (ACK injects these three when the pod's ServiceAccount is annotated).
-  ALIBABA_CLOUD_ROLE_ARN: z.string().regex(/^acs:ram::/, 'must be a RAM role ARN like acs:ram::123:role/name').optional(),
-  ALIBABA_CLOUD_OIDC_PROVIDER_ARN: z.string().regex(/^acs:ram::/, 'must be an OIDC provider ARN like acs:ram::123:oidc-provider/ack-rrsa-c123').optional(),
+  ALIBABA_CLOUD_ROLE_ARN: z
+    .string()
+    .regex(/^acs:ram::/, 'must be a RAM role ARN like acs:ram::123:role/name')
+    .optional(),
+  ALIBABA_CLOUD_OIDC_PROVIDER_ARN: z
+    .string()
+    .regex(
+      /^acs:ram::/,
+      'must be an OIDC provider ARN like acs:ram::123:oidc-provider/ack-rrsa-c123',
+    )
+    .optional(),
   ALIBABA_CLOUD_OIDC_TOKEN_FILE: z.string().min(1).optional(),
-  ALIBABA_CLOUD_ROLE_SESSION_NAME: z.string().regex(/^[\w.@-]{2,64}$/, 'must be 2-64 characters of [A-Za-z0-9_.@-]').optional(),
+  ALIBABA_CLOUD_ROLE_SESSION_NAME: z
+    .string()
+    .regex(/^[\w.@-]{2,64}$/, 'must be 2-64 characters of [A-Za-z0-9_.@-]')
+    .optional(),
   /** STS host (sts-vpc.cn-hangzhou.aliyuncs.com) or URL; default from ALIBABA_CLOUD_STS_REGION. */
   ALIBABA_CLOUD_STS_ENDPOINT: z.string().min(1).optional(),
-  ALIBABA_CLOUD_STS_REGION: z.string().regex(/^[a-z0-9-]+$/, 'must be a region id like cn-hangzhou').optional(),
+  ALIBABA_CLOUD_STS_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a region id like cn-hangzhou')
+    .optional(),
   ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: bool.optional(),
   // ECS RAM role from instance metadata.
-  ALIBABA_CLOUD_ECS_METADATA: z.string().regex(/^[\w.@-]{1,64}$/, 'must be the RAM role name attached to the instance').optional(),
+  ALIBABA_CLOUD_ECS_METADATA: z
+    .string()
+    .regex(/^[\w.@-]{1,64}$/, 'must be the RAM role name attached to the instance')
+    .optional(),
   ALIBABA_CLOUD_IMDSV1_DISABLED: bool.optional(),
   /** Where instance metadata is; only tests change it. */
   LOGSPLIT_ECS_METADATA_ENDPOINT: url('http://100.100.100.200').default('http://100.100.100.200'),
@@ -162,10 +180,14 @@ export function ossProblems(e: OssEnv): string[] {
   const secret = Boolean(e.OSS_ACCESS_KEY_SECRET);
   if (id !== secret) {
     const missing = id ? 'OSS_ACCESS_KEY_SECRET' : 'OSS_ACCESS_KEY_ID';
-    problems.push(`${missing}: required with ${id ? 'OSS_ACCESS_KEY_ID' : 'OSS_ACCESS_KEY_SECRET'}`);
+    problems.push(
+      `${missing}: required with ${id ? 'OSS_ACCESS_KEY_ID' : 'OSS_ACCESS_KEY_SECRET'}`,
+    );
   }
   if (e.OSS_SECURITY_TOKEN && !(id && secret)) {
-    problems.push('OSS_SECURITY_TOKEN: needs OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (the temporary keys it belongs to)');
+    problems.push(
+      'OSS_SECURITY_TOKEN: needs OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (the temporary keys it belongs to)',
+    );
   }
   const oidcSet = OIDC_VARS.filter((v) => e[v]);
   if (oidcSet.length > 0 && oidcSet.length < OIDC_VARS.length) {

@@ -5,10 +5,7 @@ import { readFileSync } from 'node:fs';
  * is the value (the Docker and Kubernetes secrets convention), and none is ever printed: config
  * errors name the setting only, and log lines have known secret values replaced.
  */
-export const SECRET_SETTINGS: readonly string[] = [
-  'OSS_ACCESS_KEY_SECRET',
-  'OSS_SECURITY_TOKEN',
-];
+export const SECRET_SETTINGS: readonly string[] = ['OSS_ACCESS_KEY_SECRET', 'OSS_SECURITY_TOKEN'];
 
 /** What replaces a secret value in anything printed. */
 export const REDACTED = '[redacted]';

@@ -42,14 +42,22 @@ export function credentialsStorageError(
   key: string,
   err: CredentialsError,
 ): StorageError {
-  return new StorageError(
-    `${err.message} (no OSS credentials for ${op} of ${JSON.stringify(key)})`,
-    op,
-    key,
-    true,
-    'CredentialsUnavailable',
-    { cause: err },
+  return withReason(
+    new StorageError(
+      `${err.message} (no OSS credentials for ${op} of ${JSON.stringify(key)})`,
+      op,
+      key,
+      true,
+      'CredentialsUnavailable',
+      { cause: err },
+    ),
+    err.message,
   );
+}
+
+/** The health reason of a store error: short, stable across requests, naming the setting. */
+function withReason(err: StorageError, reason: string): StorageError {
+  return Object.assign(err, { reason });
 }
 
 /**
@@ -67,13 +75,16 @@ export function ossStorageError(
   const what = `OSS ${op} of ${JSON.stringify(key)}`;
   const detail = (e.message ?? '').split(', please increase the timeout')[0];
   if (e.status === -1 || e.status === -2 || NETWORK_ERRORS.has(e.name ?? '')) {
-    return new StorageError(
-      `${what} failed: OSS_ENDPOINT ${endpoint} unreachable (${e.name ?? 'network error'}: ${detail})`,
-      op,
-      key,
-      true,
-      e.code ?? e.name,
-      { cause: err },
+    return withReason(
+      new StorageError(
+        `${what} failed: OSS_ENDPOINT ${endpoint} unreachable (${e.name ?? 'network error'}: ${detail})`,
+        op,
+        key,
+        true,
+        e.code ?? e.name,
+        { cause: err },
+      ),
+      `OSS_ENDPOINT ${endpoint} unreachable (${e.name ?? 'network error'})`,
     );
   }
   const status = e.status ?? 0;
@@ -83,12 +94,12 @@ export function ossStorageError(
   // Refused keys lead the message with the setting to fix: it becomes the health reason.
   const refused =
     credentials && (TOKEN_CODES.has(code) || KEY_CODES.has(code))
-      ? `${credentials.blame(code)} rejected by OSS (${code}): `
+      ? `${credentials.blame(code)} rejected by OSS (${code})`
       : code === 'NoSuchBucket'
-        ? 'OSS_BUCKET does not exist (NoSuchBucket): '
+        ? 'OSS_BUCKET does not exist (NoSuchBucket)'
         : '';
-  return new StorageError(
-    `${refused}${what} failed: ${code}${status > 0 ? ` (HTTP ${status})` : ''}: ${detail}` +
+  const error = new StorageError(
+    `${refused ? `${refused}: ` : ''}${what} failed: ${code}${status > 0 ? ` (HTTP ${status})` : ''}: ${detail}` +
       (e.requestId ? ` [request id ${e.requestId}]` : '') +
       (status > 0 ? ` at ${endpoint}` : ''),
     op,
@@ -97,4 +108,5 @@ export function ossStorageError(
     code,
     { cause: err },
   );
+  return refused ? withReason(error, refused) : error;
 }

@@ -90,7 +90,9 @@ describe('OssStorageDriver', () => {
     const store = new OssStorageDriver(server.config({ timeoutMs: 300 }));
     server.failNext(1, 'hang');
     const err = (await store.head('slow').catch((e: unknown) => e)) as StorageError;
-    expect(err.message).toMatch(/OSS head of "slow" failed: OSS_ENDPOINT .* unreachable \(.*Timeout/);
+    expect(err.message).toMatch(
+      /OSS head of "slow" failed: OSS_ENDPOINT .* unreachable \(.*Timeout/,
+    );
     expect(err.retryable).toBe(true);
   });
 

@@ -259,7 +259,11 @@ export class OssStorageDriver implements StorageDriver {
 
 /** ali-oss's names for a set of keys. */
 function aliKeys(c: OssCredentials) {
-  return { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, stsToken: c.securityToken ?? '' };
+  return {
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+    stsToken: c.securityToken ?? '',
+  };
 }
 
 /** A 404 with code NoSuchKey, or a bodiless 404 (HEAD has no body to carry the code). */

@@ -32,7 +32,10 @@ function sessionFrom(data: Record<string, unknown>, setting: string): OssCredent
     !AccessKeySecret ||
     !SecurityToken
   ) {
-    throw new CredentialsError(setting, 'answer lacks AccessKeyId, AccessKeySecret or SecurityToken');
+    throw new CredentialsError(
+      setting,
+      'answer lacks AccessKeyId, AccessKeySecret or SecurityToken',
+    );
   }
   return {
     accessKeyId: AccessKeyId,

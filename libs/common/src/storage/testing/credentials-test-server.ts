@@ -92,7 +92,11 @@ export class CredentialsTestServer {
         return send(404, 'not found');
       }
       this.hits.metadata++;
-      return send(200, { Code: 'Success', LastUpdated: new Date().toISOString(), ...this.current() });
+      return send(200, {
+        Code: 'Success',
+        LastUpdated: new Date().toISOString(),
+        ...this.current(),
+      });
     }
     if (req.method === 'GET' && url.pathname === '/credentials') {
       this.hits.uri++;
@@ -102,7 +106,10 @@ export class CredentialsTestServer {
       const form = new URLSearchParams(Buffer.concat(chunks).toString());
       const token = form.get('OIDCToken');
       if (!token || !form.get('RoleArn') || !form.get('OIDCProviderArn')) {
-        return send(400, { Code: 'MissingParameter', Message: 'OIDCToken, RoleArn, OIDCProviderArn' });
+        return send(400, {
+          Code: 'MissingParameter',
+          Message: 'OIDCToken, RoleArn, OIDCProviderArn',
+        });
       }
       this.hits.sts++;
       this.oidcTokens.push(token);

@@ -402,10 +402,20 @@ export class OssTestServer {
     const record = this.requests.findLast((r) => r.key === p.key && r.op === 'PutObject');
     if (record) Object.assign(record, { sse, kmsKeyId: keyId, storageClass });
     if (sse !== undefined && !SSE_VALUES.has(sse)) {
-      return this.error(p, 400, 'InvalidEncryptionAlgorithmError', 'The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4');
+      return this.error(
+        p,
+        400,
+        'InvalidEncryptionAlgorithmError',
+        'The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4',
+      );
     }
     if (keyId !== undefined && sse !== 'KMS') {
-      return this.error(p, 400, 'InvalidArgument', 'x-oss-server-side-encryption-key-id is only allowed with KMS encryption.');
+      return this.error(
+        p,
+        400,
+        'InvalidArgument',
+        'x-oss-server-side-encryption-key-id is only allowed with KMS encryption.',
+      );
     }
     if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) {
       return this.error(p, 400, 'InvalidArgument', `Invalid storage class ${storageClass}.`);
