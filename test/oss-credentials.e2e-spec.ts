@@ -91,7 +91,7 @@ describe('uploader on ECS RAM role keys that rotate every 2 s (expiring 5 s afte
     const keysUsed = new Set(oss.requests.map((r) => r.accessKeyId));
     expect(keysUsed.size).toBeGreaterThanOrEqual(3);
     expect([...keysUsed].every((k) => k?.startsWith('STS.'))).toBe(true);
-    const log = readFileSync(services[2]!.logFile, 'utf8');
+    const log = readFileSync(services[2].logFile, 'utf8');
     expect(log).not.toMatch(/upload pass failed|; retry \d+\/\d+ in/);
     // Secrets and tokens fetched at run time never reach the log.
     for (const k of creds.issued) {

@@ -78,7 +78,10 @@ export function ecsRoleSource(s: EcsRoleSettings): CredentialSource {
       timeoutMs: TIMEOUT_MS,
     });
     if (data.Code !== undefined && data.Code !== 'Success') {
-      throw new CredentialsError(setting, `instance metadata answered Code ${String(data.Code)}`);
+      throw new CredentialsError(
+        setting,
+        `instance metadata answered Code ${JSON.stringify(data.Code)}`,
+      );
     }
     return sessionFrom(data, setting);
   });
@@ -117,7 +120,7 @@ export function oidcSource(s: OidcSettings): CredentialSource {
     });
     const data = await httpJson(setting, {
       method: 'POST',
-      url: `${s.stsEndpoint.replace(/\/+$/, '')}/?${query}`,
+      url: `${s.stsEndpoint.replace(/\/+$/, '')}/?${query.toString()}`,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: body.toString(),
       timeoutMs: TIMEOUT_MS,
@@ -136,7 +139,7 @@ export function uriSource(uri: string): CredentialSource {
   return dynamicSource(setting, async () => {
     const data = await httpJson(setting, { method: 'GET', url: uri, timeoutMs: TIMEOUT_MS });
     if (data.Code !== undefined && data.Code !== 'Success') {
-      throw new CredentialsError(setting, `answered Code ${String(data.Code)}`);
+      throw new CredentialsError(setting, `answered Code ${JSON.stringify(data.Code)}`);
     }
     return sessionFrom(data, setting);
   });

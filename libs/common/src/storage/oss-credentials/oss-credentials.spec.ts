@@ -60,21 +60,21 @@ describe('OSS credential sources against local servers', () => {
     await store.putBuffer('a/b', Buffer.from('hello'));
     expect((await store.head('a/b'))?.size).toBe(5);
     expect(oss.requests.map((r) => [r.status, r.accessKeyId])).toEqual([
-      [200, creds.issued[0]!.AccessKeyId],
-      [200, creds.issued[0]!.AccessKeyId],
+      [200, creds.issued[0].AccessKeyId],
+      [200, creds.issued[0].AccessKeyId],
     ]);
     expect(creds.issued).toHaveLength(1); // cached, not fetched per request
   });
 
   it('sends the pod’s OIDC token to STS', async () => {
-    await driver(sources[2]![1]()).head('x');
+    await driver(sources[2][1]()).head('x');
     expect(creds.oidcTokens).toEqual(['eyJhbGciOiJSUzI1NiJ9.oidc-token']);
   });
 
   it('keeps uploading while keys rotate every second, none refused', async () => {
     await creds.close();
     creds = await CredentialsTestServer.start(oss, { rotateEveryMs: 1_000, lifetimeMs: 2_500 });
-    const store = driver(sources[0]![1]());
+    const store = driver(sources[0][1]());
     const until = Date.now() + 5_000;
     const lanes = Array.from({ length: 4 }, async (_, lane) => {
       for (let i = 0; Date.now() < until; i++) {
@@ -92,7 +92,7 @@ describe('OSS credential sources against local servers', () => {
 
   it('reports an unreachable metadata service by its setting, and recovers', async () => {
     creds.fail(true);
-    const store = driver(sources[0]![1]());
+    const store = driver(sources[0][1]());
     const err = await failure(store.head('k'));
     expect(err).toBeInstanceOf(StorageError);
     expect(err!.message).toMatch(
@@ -103,6 +103,30 @@ describe('OSS credential sources against local servers', () => {
     creds.fail(false);
     await new Promise((r) => setTimeout(r, 600)); // past the first retry backoff
     expect(await store.head('k')).toBeUndefined();
+  });
+
+  it('drops keys OSS calls expired and signs the retry with new ones', async () => {
+    await creds.close();
+    creds = await CredentialsTestServer.start(oss, { rotateEveryMs: 0, lifetimeMs: 60_000 });
+    const store = driver(sources[1][1]());
+    await store.head('k');
+    const first = creds.issued[0];
+    // Revoked early (as when STS keys are cut short): OSS answers SecurityTokenExpired.
+    oss.setKey(first.AccessKeyId, first.AccessKeySecret, {
+      securityToken: first.SecurityToken,
+      expiresAt: Date.now() - 1,
+    });
+    const err = await failure(store.head('k'));
+    expect((err as StorageError & { reason: string }).reason).toBe(
+      'credentials from ALIBABA_CLOUD_CREDENTIALS_URI rejected by OSS (SecurityTokenExpired)',
+    );
+    expect(err!.retryable).toBe(true);
+    expect(await store.head('k')).toBeUndefined();
+    expect(oss.requests.map((r) => [r.status, r.accessKeyId])).toEqual([
+      [404, first.AccessKeyId],
+      [403, first.AccessKeyId],
+      [404, creds.issued[1].AccessKeyId],
+    ]);
   });
 
   it('STS keys without their token are refused, naming OSS_SECURITY_TOKEN', async () => {
