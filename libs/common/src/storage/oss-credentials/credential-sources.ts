@@ -4,6 +4,8 @@ import { CredentialSource, CredentialsError, OssCredentials, parseExpiration } f
 import { httpJson, httpText } from './http-json';
 
 const TIMEOUT_MS = 5_000;
+/** Instance metadata is link-local: as the SDKs, give up after 1 s (and within a health probe). */
+const METADATA_TIMEOUT_MS = 1_000;
 /** As Alibaba's SDKs ask for: a metadata token valid for 6 hours, STS sessions of 1 hour. */
 const METADATA_TOKEN_TTL_S = 21_600;
 const STS_SESSION_S = 3_600;
@@ -62,7 +64,7 @@ export function ecsRoleSource(s: EcsRoleSettings): CredentialSource {
         method: 'PUT',
         url: `${base}/latest/api/token`,
         headers: { 'x-aliyun-ecs-metadata-token-ttl-seconds': String(METADATA_TOKEN_TTL_S) },
-        timeoutMs: TIMEOUT_MS,
+        timeoutMs: METADATA_TIMEOUT_MS,
       });
     } catch (err) {
       if (s.imdsV1Disabled) throw err;
@@ -75,7 +77,7 @@ export function ecsRoleSource(s: EcsRoleSettings): CredentialSource {
       method: 'GET',
       url: `${base}/latest/meta-data/ram/security-credentials/${encodeURIComponent(s.roleName)}`,
       headers: token === undefined ? {} : { 'x-aliyun-ecs-metadata-token': token },
-      timeoutMs: TIMEOUT_MS,
+      timeoutMs: METADATA_TIMEOUT_MS,
     });
     if (data.Code !== undefined && data.Code !== 'Success') {
       throw new CredentialsError(
