@@ -84,6 +84,44 @@ describe.each([1, 4] as const)('OssTestServer with ali-oss V%i signatures', (ver
     expect(server.keys()).toEqual([]);
   });
 
+  it('requires STS keys’ own x-oss-security-token, signed, before it expires', async () => {
+    const keys = server.issueTemporaryKeys(60_000);
+    const sts = (token: string, tamper?: Tamper) =>
+      client(
+        version,
+        {
+          accessKeyId: keys.AccessKeyId,
+          accessKeySecret: keys.AccessKeySecret,
+          stsToken: token,
+          refreshSTSToken: undefined,
+        },
+        tamper,
+      );
+    expect((await sts(keys.SecurityToken).put('k', Buffer.from('x'))).res.status).toBe(200);
+    const noToken = client(version, {
+      accessKeyId: keys.AccessKeyId,
+      accessKeySecret: keys.AccessKeySecret,
+    });
+    expect(await failure(noToken.head('k'))).toMatchObject({ code: 'InvalidSecurityToken' });
+    expect(await failure(sts('CAIS-someone-elses').head('k'))).toMatchObject({
+      status: 403,
+      code: 'InvalidSecurityToken',
+    });
+    // Swapped after signing (by a proxy): the signature covers it.
+    const swapped = sts(keys.SecurityToken, (r) => {
+      r.params.headers['x-oss-security-token'] = 'CAIS-swapped';
+    });
+    expect(await failure(swapped.head('k'))).toMatchObject({ code: 'SignatureDoesNotMatch' });
+    server.setKey(keys.AccessKeyId, keys.AccessKeySecret, {
+      securityToken: keys.SecurityToken,
+      expiresAt: Date.now() - 1,
+    });
+    expect(await failure(sts(keys.SecurityToken).head('k'))).toMatchObject({
+      status: 403,
+      code: 'SecurityTokenExpired',
+    });
+  });
+
   it('refuses an unknown access key id with InvalidAccessKeyId', async () => {
     const err = await failure(client(version, { accessKeyId: 'nobody' }).head('k'));
     expect(err).toMatchObject({ status: 403, code: 'InvalidAccessKeyId' });
