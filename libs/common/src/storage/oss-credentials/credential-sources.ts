@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { EcsRoleSettings, OidcSettings } from '../../config/oss-settings';
+import { rememberSecret } from '../../config/secrets';
 import { CredentialSource, CredentialsError, OssCredentials, parseExpiration } from './credentials';
 import { httpJson, httpText } from './http-json';
 
@@ -99,6 +100,7 @@ export function oidcSource(s: OidcSettings): CredentialSource {
     let oidcToken: string;
     try {
       oidcToken = (await readFile(s.tokenFile, 'utf8')).trim();
+      rememberSecret(oidcToken); // a bearer token: masked in logs like the keys it buys
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
       throw new CredentialsError(
