@@ -92,12 +92,35 @@ describe('uploader on ECS RAM role keys that rotate every 2 s (expiring 5 s afte
     expect(keysUsed.size).toBeGreaterThanOrEqual(3);
     expect([...keysUsed].every((k) => k?.startsWith('STS.'))).toBe(true);
     const log = readFileSync(services[2].logFile, 'utf8');
-    expect(log).not.toMatch(/upload pass failed|; retry \d+\/\d+ in/);
+    expect(log).not.toMatch(/upload pass failed|; retry \d+\/\d+ in|store NOT_SERVING/);
     // Secrets and tokens fetched at run time never reach the log.
     for (const k of creds.issued) {
       expect(log).not.toContain(k.AccessKeySecret);
       expect(log).not.toContain(k.SecurityToken);
     }
+
+    // The metadata service goes away: once the last keys expire the uploader says so, and
+    // comes back by itself when it returns.
+    const uploader = services[2];
+    const address = `127.0.0.1:${uploader.healthPort}`;
+    creds.fail(true);
+    await waitFor(
+      'store NOT_SERVING naming ALIBABA_CLOUD_ECS_METADATA',
+      () =>
+        /store NOT_SERVING: ALIBABA_CLOUD_ECS_METADATA: GET http:\/\/127\.0\.0\.1:\d+\/latest\/meta-data\/ram\/security-credentials\/logsplit-uploader answered HTTP 503/.test(
+          readFileSync(uploader.logFile, 'utf8'),
+        ) || undefined,
+      30_000,
+      500,
+    );
+    expect(await checkHealth(address, 'store')).toBe('NOT_SERVING');
+    creds.fail(false);
+    await waitFor(
+      'store SERVING again',
+      async () => (await checkHealth(address, 'store')) === 'SERVING' || undefined,
+      30_000,
+      500,
+    );
     process.stderr.write(
       `oss credentials: ${RECORDS} records in ${puts.length} puts over ${(Date.now() - t0) / 1000} s, ` +
         `${creds.issued.length} key sets issued, ${keysUsed.size} used, 0 refused\n`,
