@@ -42,7 +42,14 @@ export class RefreshingCredentials {
     const held = this.held;
     if (held && now < held.refreshAt) return held.credentials;
     if (held && now < held.usableUntil) {
-      if (now >= this.retryAt) void this.refresh().catch(() => undefined);
+      if (now >= this.retryAt) {
+        void this.refresh().catch((err: Error) =>
+          warn(
+            `${err.message}; renewal retried in ${this.retryAt - this.clock()} ms, the current ` +
+              `keys work until ${new Date(held.usableUntil).toISOString()}`,
+          ),
+        );
+      }
       return held.credentials;
     }
     return (await this.refresh()).credentials;
@@ -97,4 +104,11 @@ export function hold(credentials: OssCredentials, fetchedAt: number): Held {
   const ahead = Math.min(MAX_REFRESH_AHEAD_MS, lifetime * REFRESH_AT_LIFETIME_SHARE);
   const guard = Math.min(MAX_EXPIRY_GUARD_MS, lifetime / 10);
   return { credentials, refreshAt: expiresAt - ahead, usableUntil: expiresAt - guard };
+}
+
+/** A warning in the service's log. Nest is loaded only then: the CLI's store path stays light. */
+function warn(message: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Logger } = require('@nestjs/common') as typeof import('@nestjs/common');
+  new Logger('OssCredentials').warn(message);
 }
