@@ -81,17 +81,20 @@ describe('alert rules (promtool)', () => {
     }
   });
 
-  it('are loaded by the compose Prometheus, whose config passes `promtool check config`', () => {
-    const config = parse(readFileSync(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as {
-      rule_files: string[];
-    };
-    expect(config.rule_files).toContain('alerts.yml');
-    const r = promtool('check', 'config', 'prometheus.yml');
-    expect({ status: r.status, output: r.output }).toEqual({
-      status: 0,
-      output: expect.stringContaining('SUCCESS'),
-    });
-  });
+  it.each(['prometheus.yml', 'local.yml'])(
+    'are loaded by the Prometheus of %s, which passes `promtool check config`',
+    (file) => {
+      const config = parse(readFileSync(join(PROMETHEUS_DIR, file), 'utf8')) as {
+        rule_files: string[];
+      };
+      expect(config.rule_files).toContain('alerts.yml');
+      const r = promtool('check', 'config', file);
+      expect({ status: r.status, output: r.output }).toEqual({
+        status: 0,
+        output: expect.stringContaining('SUCCESS'),
+      });
+    },
+  );
 });
 
 describe('metric names in queries', () => {
