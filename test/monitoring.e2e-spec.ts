@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from './support/infra';
-import { exportedSeries, metricNames, SCRAPE_SERIES } from './support/promql';
+import {
+  exportedLabels,
+  exportedSeries,
+  labelNames,
+  metricNames,
+  SCRAPE_SERIES,
+} from './support/promql';
 
 /**
  * The operator's view: the alert rules pass promtool's checks and unit tests, and every dashboard
@@ -123,6 +129,28 @@ describe('metric names in queries', () => {
       const names = metricNames(expr);
       expect({ where, names: names.length > 0 }).toEqual({ where, names: true });
       expect({ where, unknown: names.filter((n) => !known.has(n)) }).toEqual({
+        where,
+        unknown: [],
+      });
+    }
+  });
+
+  it('finds the label names an expression matches on or groups by', () => {
+    expect(
+      labelNames(
+        'sum by (service, topic) (x{reason="a,b}", partition!~"1"}) / on(app) group_left (le) y',
+      ),
+    ).toEqual(['reason', 'partition', 'service', 'topic', 'app', 'le']);
+  });
+
+  it('every query matches and groups only by labels its metrics carry', () => {
+    const labels = exportedLabels();
+    expect(labels.get('logsplit_upload_errors_total')?.has('step')).toBe(true);
+    expect(labels.get('logsplit_consumer_lag')?.has('reason')).toBe(false);
+    const all = [...queries, ...rules.map((r) => ({ where: `rule ${r.alert}`, expr: r.expr }))];
+    for (const { where, expr } of all) {
+      const carried = new Set(metricNames(expr).flatMap((n) => [...(labels.get(n) ?? [])]));
+      expect({ where, unknown: labelNames(expr).filter((l) => !carried.has(l)) }).toEqual({
         where,
         unknown: [],
       });

@@ -12,11 +12,47 @@ export const SCRAPE_SERIES = ['up'];
  * services run with, histograms as their _bucket, _sum and _count series.
  */
 export function exportedSeries(): Set<string> {
-  const metrics = new Metrics('any', 0).registry.getMetricsAsArray();
-  const names = metrics.flatMap((m) =>
-    m instanceof Histogram ? ['_bucket', '_sum', '_count'].map((s) => m.name + s) : [m.name],
-  );
-  return new Set(names);
+  return new Set(exportedLabels().keys());
+}
+
+/** Labels every series has: the services' default label and the scrape's target labels. */
+export const TARGET_LABELS = ['service', 'instance', 'job'];
+
+/** Each exported series (and `up`) with the label names its samples can carry. */
+export function exportedLabels(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const m of new Metrics('any', 0).registry.getMetricsAsArray()) {
+    // prom-client keeps a metric's configured label names on the instance.
+    const labels = [...((m as { labelNames?: string[] }).labelNames ?? []), ...TARGET_LABELS];
+    if (m instanceof Histogram) {
+      out.set(`${m.name}_bucket`, new Set([...labels, 'le']));
+      out.set(`${m.name}_sum`, new Set(labels));
+      out.set(`${m.name}_count`, new Set(labels));
+    } else {
+      out.set(m.name, new Set(labels));
+    }
+  }
+  for (const s of SCRAPE_SERIES) out.set(s, new Set(TARGET_LABELS));
+  return out;
+}
+
+/** The label names an expression matches on or groups by. */
+export function labelNames(expr: string): string[] {
+  const s = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  const names: string[] = [];
+  for (const m of s.matchAll(/\{([^}]*)\}/g)) {
+    for (const l of m[1].matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) names.push(l[1]);
+  }
+  const lists = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/gi;
+  for (const m of s.matchAll(lists)) {
+    names.push(
+      ...m[1]
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
+  }
+  return [...new Set(names)];
 }
 
 const KEYWORDS = new Set([
