@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
  */
 export const SECRET_SETTINGS: readonly string[] = [
   'OSS_ACCESS_KEY_SECRET',
+  'OSS_SECURITY_TOKEN',
   'KAFKA_SASL_PASSWORD',
   'KAFKA_SSL_KEY_PASSWORD',
 ];

@@ -16,8 +16,6 @@ export class HealthMonitor {
   private readonly log = new Logger('Health');
   private timer?: NodeJS.Timeout;
   private readonly running = new Set<HealthComponent>();
-  /** The last reason logged per component: a lasting failure is logged once, not every round. */
-  private readonly logged = new Map<HealthComponent, string>();
 
   constructor(
     private readonly state: HealthState,
@@ -46,14 +44,13 @@ export class HealthMonitor {
         try {
           await withTimeout(probe(), this.opts.timeoutMs, component);
           this.state.set(component, true);
-          if (this.logged.delete(component)) this.log.log(`${component} SERVING again`);
         } catch (err) {
-          const reason = err instanceof Error ? err.message : String(err);
-          this.state.set(component, false, reason);
-          if (this.logged.get(component) !== reason) {
-            this.logged.set(component, reason);
+          const reason = reasonOf(err);
+          if (reason !== this.state.reason(component)) {
             this.log.warn(`${component} NOT_SERVING: ${reason}`);
           }
+          this.state.set(component, false, reason);
+          this.log.debug(`${component} probe failed: ${String(err)}`);
         } finally {
           this.running.delete(component);
         }
@@ -61,16 +58,26 @@ export class HealthMonitor {
     );
     if (was !== this.state.serving) {
       const down = this.state.down;
+      const why = (c: HealthComponent) =>
+        this.state.reason(c) ? `${c}: ${this.state.reason(c)}` : c;
       this.log.log(
         this.state.serving
           ? 'SERVING'
-          : `NOT_SERVING (down: ${down.map((c) => this.describe(c)).join(', ') || 'none'})`,
+          : `NOT_SERVING (down: ${down.map(why).join('; ') || 'none'})`,
       );
     }
   }
+}
 
-  private describe(component: HealthComponent): string {
-    const reason = this.state.reason(component);
-    return reason ? `${component}: ${reason}` : component;
-  }
+/**
+ * Why a probe failed: the error's `reason` when it has one (a short, stable text naming the
+ * setting to fix, e.g. 'OSS_ACCESS_KEY_SECRET rejected by OSS (SignatureDoesNotMatch)'), else
+ * its message's first line, bounded.
+ */
+function reasonOf(err: unknown): string {
+  const reason = (err as { reason?: unknown } | undefined)?.reason;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  const message = err instanceof Error ? err.message : String(err);
+  const line = message.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }

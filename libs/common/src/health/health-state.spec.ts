@@ -100,6 +100,6 @@ describe('HealthMonitor reasons', () => {
     failure = undefined;
     await monitor.probeAll();
     expect(state.serving).toBe(true);
-    expect(state.reason('kafka')).toBeUndefined();
+    expect(state.reason('kafka')).toBe('');
   });
 });

@@ -12,9 +12,8 @@ export type HealthComponent = 'kafka' | 'redis' | 'store';
 export class HealthState {
   readonly implementation: HealthStatuses;
   private readonly up = new Map<HealthComponent, boolean>();
-  /** Why a component is down, naming the setting or permission to fix when known. */
-  private readonly reasons = new Map<HealthComponent, string>();
   private readonly reported = new Map<string, ServingStatus>();
+  private readonly reasons = new Map<HealthComponent, string>();
   private shuttingDown = false;
 
   constructor(readonly components: readonly HealthComponent[]) {
@@ -27,11 +26,12 @@ export class HealthState {
     for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
   }
 
+  /** `reason`: why a component is down, naming the setting to fix when there is one. */
   set(component: HealthComponent, up: boolean, reason?: string): void {
     if (!this.up.has(component) || this.shuttingDown) return;
     this.up.set(component, up);
-    if (up || reason === undefined) this.reasons.delete(component);
-    else this.reasons.set(component, reason);
+    if (up) this.reasons.delete(component);
+    else if (reason !== undefined) this.reasons.set(component, reason);
     this.report(component, up ? 'SERVING' : 'NOT_SERVING');
     this.updateOverall();
   }
@@ -48,9 +48,9 @@ export class HealthState {
     return [...this.up].filter(([, up]) => !up).map(([c]) => c);
   }
 
-  /** Why `component` is down (its last probe's failure), if it is and the reason is known. */
-  reason(component: HealthComponent): string | undefined {
-    return this.reasons.get(component);
+  /** Why a component is down ('' when up or when no reason is known). */
+  reason(component: HealthComponent): string {
+    return this.reasons.get(component) ?? '';
   }
 
   get serving(): boolean {
