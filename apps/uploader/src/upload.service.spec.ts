@@ -468,7 +468,7 @@ describe('UploadService.sealDue', () => {
   it('seals a segment that reached the size limit whatever its age', async () => {
     const big = newService(store, {
       ...config,
-      compressor: { ...config.compressor, segmentMaxBytes: 10 },
+      segments: { ...config.segments, maxBytes: 10 },
     });
     await openSegment(['0123456789abcdef\n']);
     expect(await big.sealDue(APP, T0)).toBe(1);

@@ -75,7 +75,7 @@ export class UploadService {
     private readonly metrics: Metrics = new Metrics('uploader', 0),
   ) {
     this.layout = new SpoolLayout(config.spoolDir);
-    this.waits = new CommitWaits(metrics, config.compressor.group);
+    this.waits = new CommitWaits(metrics, config.segments.writerGroup);
   }
 
   /** A fresh view of the compressor's commits, fetched per topic on first use and then kept. */
@@ -111,7 +111,7 @@ export class UploadService {
 
   /** sealDue, also counting the open segments it left open and their data bytes (gauges). */
   private async sealDueSlots(app: string, now: number): Promise<SlotTotals> {
-    const { segmentMaxAgeMs, segmentMaxBytes } = this.config.compressor;
+    const { maxAgeMs: segmentMaxAgeMs, maxBytes: segmentMaxBytes } = this.config.segments;
     const totals: SlotTotals = { sealed: 0, open: 0, openBytes: 0 };
     for (const name of await listDirs(this.layout.openRoot(app))) {
       const slot = parseSlotDirName(name);
@@ -130,7 +130,7 @@ export class UploadService {
       const lease = await this.semaphore.tryAcquireSlot(
         appSlotsResource(app),
         slot,
-        this.config.lockTtlMs,
+        this.config.segments.lockTtlMs,
       );
       if (!lease) {
         left();
@@ -202,7 +202,7 @@ export class UploadService {
     const lease = await this.semaphore.tryAcquireSlot(
       segmentUploadResource(app, segmentId),
       0,
-      this.config.lockTtlMs,
+      this.config.segments.lockTtlMs,
     );
     if (!lease) return 'busy';
     const progress: { step: Step } = { step: 'read' };

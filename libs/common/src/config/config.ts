@@ -38,6 +38,23 @@ export interface StoreConfig {
   };
 }
 
+/** What the writer of segments and the uploader's sweeper must agree on. */
+export interface SegmentsConfig {
+  /** A segment is sealed at this many compressed bytes (LOGSPLIT_SEGMENT_MAX_BYTES)... */
+  maxBytes: number;
+  /** ...or this old (LOGSPLIT_SEGMENT_MAX_AGE_MS). */
+  maxAgeMs: number;
+  /** Writer slots (open files) per app (LOGSPLIT_WRITER_SLOTS). */
+  writerSlots: number;
+  /** TTL of slot, partition and upload leases (LOGSPLIT_LOCK_TTL_MS). */
+  lockTtlMs: number;
+  /**
+   * The consumer group that writes segments (LOGSPLIT_COMPRESSOR_GROUP): a segment may leave
+   * the spool only once this group has committed every input its blocks hold.
+   */
+  writerGroup: string;
+}
+
 export interface LogsplitConfig {
   service: string;
   instanceId: string;
@@ -47,8 +64,8 @@ export interface LogsplitConfig {
   topics: TopicsConfig;
   spoolDir: string;
   codec: { name: CodecName; level: number };
-  writerSlots: number;
-  lockTtlMs: number;
+  /** The segment lifecycle: read by the compressor (writer) and the uploader (sweeper) alike. */
+  segments: SegmentsConfig;
   /** Longest a SIGTERM/SIGINT shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   store: StoreConfig;
@@ -67,9 +84,6 @@ export interface LogsplitConfig {
     admission: { maxApps: number; windowMs: number };
   };
   compressor: {
-    group: string;
-    segmentMaxBytes: number;
-    segmentMaxAgeMs: number;
     maxMemberBytes: number;
     /**
      * An app's gathered chunks are appended at this many raw bytes, after blockLingerMs, or once
@@ -160,8 +174,13 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       name: e.LOGSPLIT_CODEC,
       level: e.LOGSPLIT_CODEC_LEVEL ?? CODEC_LEVELS[e.LOGSPLIT_CODEC].default,
     },
-    writerSlots: e.LOGSPLIT_WRITER_SLOTS,
-    lockTtlMs: e.LOGSPLIT_LOCK_TTL_MS,
+    segments: {
+      maxBytes: e.LOGSPLIT_SEGMENT_MAX_BYTES,
+      maxAgeMs: e.LOGSPLIT_SEGMENT_MAX_AGE_MS,
+      writerSlots: e.LOGSPLIT_WRITER_SLOTS,
+      lockTtlMs: e.LOGSPLIT_LOCK_TTL_MS,
+      writerGroup: e.LOGSPLIT_COMPRESSOR_GROUP,
+    },
     shutdownTimeoutMs: e.LOGSPLIT_SHUTDOWN_TIMEOUT_MS,
     store: {
       driver: e.LOGSPLIT_STORE_DRIVER,
@@ -198,9 +217,6 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
       admission: { maxApps: e.LOGSPLIT_MAX_APPS, windowMs: e.LOGSPLIT_APP_WINDOW_MS },
     },
     compressor: {
-      group: e.LOGSPLIT_COMPRESSOR_GROUP,
-      segmentMaxBytes: e.LOGSPLIT_SEGMENT_MAX_BYTES,
-      segmentMaxAgeMs: e.LOGSPLIT_SEGMENT_MAX_AGE_MS,
       maxMemberBytes: e.LOGSPLIT_MAX_MEMBER_BYTES,
       blockBytes: e.LOGSPLIT_BLOCK_BYTES,
       blockLingerMs: e.LOGSPLIT_BLOCK_LINGER_MS,
