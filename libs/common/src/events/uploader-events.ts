@@ -114,3 +114,43 @@ export class StoreRequestRetried implements StageEvent {
     );
   }
 }
+
+/** What a crash left in the spool's trash could not be deleted (tried again next pass). */
+export class TrashNotEmptied implements StageEvent {
+  constructor(private readonly f: { path: string; error: unknown }) {}
+
+  emit({ log }: EventTargets): void {
+    log.warn(`could not delete ${this.f.path}: ${String(this.f.error)}`);
+  }
+}
+
+/** An announced segment could not be uploaded now; the scheduled pass tries again. */
+export class UploadLeftToPass implements StageEvent {
+  constructor(private readonly f: { app: string; segmentId: string; error: unknown }) {}
+
+  emit({ log }: EventTargets): void {
+    const { app, segmentId, error } = this.f;
+    log.warn(`upload of ${app}/${segmentId} deferred to the next pass: ${String(error)}`);
+  }
+}
+
+/** A scheduled pass ended; logged only when it did or found something. */
+export class PassCompleted implements StageEvent {
+  constructor(
+    private readonly t: { sealed: number; uploaded: number; waiting: number; failed: number },
+  ) {}
+
+  emit({ log }: EventTargets): void {
+    const t = this.t;
+    if (t.sealed || t.uploaded || t.waiting || t.failed) log.log(`pass: ${JSON.stringify(t)}`);
+  }
+}
+
+/** A scheduled pass failed as a whole (say, the spool is unreadable). */
+export class PassFailed implements StageEvent {
+  constructor(private readonly f: { error: unknown }) {}
+
+  emit({ log }: EventTargets): void {
+    log.error(`upload pass failed: ${String(this.f.error)}`);
+  }
+}

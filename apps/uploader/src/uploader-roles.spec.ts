@@ -14,7 +14,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GzipCodec } from '@logsplit/common/codec';
-import type { LeaseSemaphore } from '@logsplit/common/redis';
 import { loadConfig, LogsplitConfig } from '@logsplit/common/config';
 import {
   BlockInput,
@@ -25,12 +24,17 @@ import {
 } from '@logsplit/common/spool';
 import { FsStorageDriver, ObjectInfo, PutOptions, StorageDriver } from '@logsplit/common/storage';
 import { Metrics } from '@logsplit/common/telemetry';
+import { StageEvents } from '@logsplit/common/events';
 import { SegmentWriter } from '../../compressor/src/segment-writer';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
 import { CompressorCommits } from './compressor-commits';
 import { buildIndexEntry, IndexEntry } from './index-entry';
-import { UploadService } from './upload.service';
+import { CommitWaits } from './commit-waits';
+import { SegmentUpload } from './segment-upload';
+import { SpoolSweeper } from './spool-sweeper';
+import { UploadPass } from './upload-pass';
+import { UploaderSpool } from './uploader-spool';
 
 const APP = 'app1';
 const T0 = Date.UTC(2024, 4, 6, 7, 8, 9);
@@ -84,7 +88,7 @@ let layout: SpoolLayout;
 let store: FsStorageDriver;
 let semaphore: FakeSemaphore;
 let commits: FakeCommits;
-let service: UploadService;
+let service: Uploader;
 const codec = new GzipCodec();
 
 beforeAll(() => {
@@ -108,8 +112,36 @@ beforeEach(() => {
   service = newService(store);
 });
 
-function newService(s: StorageDriver, c: LogsplitConfig = config): UploadService {
-  return new UploadService(c, s, semaphore as unknown as LeaseSemaphore, commits);
+const quiet = { log: () => {}, warn: () => {}, error: () => {} };
+
+/** The uploader's roles, wired as UploaderModule wires them. */
+interface Uploader {
+  apps: UploaderSpool['apps'];
+  sealedSegmentIds: UploaderSpool['sealedSegmentIds'];
+  upload: SegmentUpload['upload'];
+  sealDue: SpoolSweeper['sealDue'];
+  pass: UploadPass['pass'];
+}
+
+function newService(
+  s: StorageDriver,
+  c: LogsplitConfig = config,
+  metrics = new Metrics('uploader', 0),
+): Uploader {
+  const events = new StageEvents(metrics, quiet);
+  const spool = new UploaderSpool(c.spoolDir);
+  const waits = new CommitWaits(events, c.segments.writerGroup);
+  const opts = { prefix: c.store.prefix, lockTtlMs: c.segments.lockTtlMs };
+  const upload = new SegmentUpload(opts, s, semaphore, commits, spool, waits, events);
+  const sweeper = new SpoolSweeper(c.segments, semaphore, spool, events);
+  const pass = new UploadPass(c.uploader.concurrency, spool, sweeper, upload, waits, events);
+  return {
+    apps: () => spool.apps(),
+    sealedSegmentIds: (app) => spool.sealedSegmentIds(app),
+    upload: (app, id, snapshot) => upload.upload(app, id, snapshot),
+    sealDue: (app, now) => sweeper.sealDue(app, now),
+    pass: () => pass.pass(),
+  };
 }
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -187,7 +219,7 @@ async function storedKeys(): Promise<string[]> {
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-describe('UploadService.upload', () => {
+describe('SegmentUpload.upload', () => {
   it('uploads the data file, writes the index entry, then deletes the local segment', async () => {
     const texts = ['a\nb\n', 'c\n', 'd\ne\nf\n'];
     const id = await sealedSegment(texts);
@@ -403,7 +435,7 @@ describe('UploadService.upload', () => {
   });
 });
 
-describe('UploadService.sealDue', () => {
+describe('SpoolSweeper.sealDue', () => {
   it('seals an open segment that is old enough, not a fresh one', async () => {
     const id = await openSegment(['x\n']);
     expect(await service.sealDue(APP, T0 + MAX_AGE_MS - 1)).toBe(0);
@@ -479,7 +511,7 @@ describe('UploadService.sealDue', () => {
   });
 });
 
-describe('UploadService.pass', () => {
+describe('UploadPass.pass', () => {
   it('seals due segments and uploads every sealed one of every app', async () => {
     const a = await sealedSegment(['a\n'], 'app-a', 0);
     await openSegment(['b\n'], 'app-b', 1);
@@ -550,13 +582,7 @@ describe('UploadService.pass', () => {
       },
     });
     const metrics = new Metrics('uploader', 0);
-    const s = new UploadService(
-      config,
-      slow,
-      semaphore as unknown as LeaseSemaphore,
-      commits,
-      metrics,
-    );
+    const s = newService(slow, config, metrics);
 
     expect(await s.pass()).toEqual({ sealed: 6, uploaded: 6, waiting: 0, failed: 0 });
     expect(most).toBeGreaterThan(1);
@@ -576,7 +602,7 @@ describe('UploadService.pass', () => {
   });
 });
 
-describe('UploadService: the commit gate', () => {
+describe('SegmentUpload: the commit gate', () => {
   const input = (offsets: number[], partition = 3): BlockInput => ({
     topic: 'logs.by-app',
     partition,
