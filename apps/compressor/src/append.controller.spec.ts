@@ -22,8 +22,8 @@ import {
   SegmentState,
   SpoolLayout,
   StageEvents,
+  GzipCodec,
 } from '@logsplit/common';
-import { GzipCodec } from '@logsplit/common/codec';
 import { AppendController, Drainers } from './append.controller';
 import { SpoolRoom } from './append-backpressure';
 import { AppendRunner } from './append-runner';

@@ -34,7 +34,11 @@ export class ChunkIntake {
     private readonly events: StageEvents,
   ) {}
 
-  async take(batch: KafkaBatch, messages: KafkaMessage[], hold: PartitionHold): Promise<Intake> {
+  async take(
+    batch: Pick<KafkaBatch, 'topic' | 'partition' | 'messages'>,
+    messages: KafkaMessage[],
+    hold: Pick<PartitionHold, 'holds'>,
+  ): Promise<Intake> {
     const { byApp, rejected } = decodeChunks(messages);
     const finished: number[] = [];
     if (rejected.length > 0) {
@@ -96,7 +100,10 @@ export function decodeChunks(messages: readonly KafkaMessage[]): {
   return { byApp, rejected };
 }
 
-function deadChunk(batch: KafkaBatch, { message: m, error }: Rejected): Message {
+function deadChunk(
+  batch: Pick<KafkaBatch, 'topic' | 'partition'>,
+  { message: m, error }: Rejected,
+): Message {
   return {
     key: m.key,
     value: m.value,

@@ -11,8 +11,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GzipCodec, ZstdCodec } from '@logsplit/common/codec';
-import { ManifestEntry, readSegment, SegmentMeta, SpoolLayout } from '@logsplit/common/spool';
+import {
+  GzipCodec,
+  ZstdCodec,
+  ManifestEntry,
+  readSegment,
+  SegmentMeta,
+  SpoolLayout,
+} from '@logsplit/common';
 import { BlockInfo, SegmentWriterLimits, SegmentWriter, newSegmentId } from './segment-writer';
 
 const APP = 'app1';

@@ -13,18 +13,22 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GzipCodec } from '@logsplit/common/codec';
-import { loadConfig, LogsplitConfig } from '@logsplit/common/config';
 import {
+  GzipCodec,
+  loadConfig,
+  LogsplitConfig,
   BlockInput,
   readSegment,
   sealSegment,
   SegmentMeta,
   SpoolLayout,
-} from '@logsplit/common/spool';
-import { FsStorageDriver, ObjectInfo, PutOptions, StorageDriver } from '@logsplit/common/storage';
-import { Metrics } from '@logsplit/common/telemetry';
-import { StageEvents } from '@logsplit/common/events';
+  FsStorageDriver,
+  ObjectInfo,
+  PutOptions,
+  StorageDriver,
+  Metrics,
+  StageEvents,
+} from '@logsplit/common';
 import { SegmentWriter } from '../../compressor/src/segment-writer';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
