@@ -29,7 +29,11 @@ export class Gathering {
   ) {}
 
   /** The partition's work; a new one (from the batch's first offset) after a revoke. */
-  partition(batch: Pick<KafkaBatch, 'topic' | 'partition' | 'messages'>): PartitionWork {
+  partition(batch: {
+    topic: string;
+    partition: number;
+    messages: readonly { offset: string }[];
+  }): PartitionWork {
     const k = `${batch.topic}:${batch.partition}`;
     let work = this.works.get(k);
     if (!work || work.gone) {
