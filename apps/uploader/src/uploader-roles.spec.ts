@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -22,6 +23,9 @@ import {
   sealSegment,
   SegmentMeta,
   SpoolLayout,
+  ManifestEntry,
+  SEGMENT_FILES,
+  dataFileName,
   FsStorageDriver,
   ObjectInfo,
   PutOptions,
@@ -29,7 +33,6 @@ import {
   Metrics,
   StageEvents,
 } from '@logsplit/common';
-import { SegmentWriter } from '../../compressor/src/segment-writer';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
 import { CompressorCommits } from './compressor-commits';
@@ -149,14 +152,48 @@ function newService(
 }
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-function writer(now = T0): SegmentWriter {
-  return new SegmentWriter(
-    layout,
-    codec,
-    { maxBytes: 1024 * 1024, maxAgeMs: MAX_AGE_MS, fsync: false },
-    'compressor-test',
-    () => now,
-  );
+/**
+ * Appends one block to the open segment of (app, slot) the way the compressor's writer lays it
+ * out (meta.json, data file, manifest line); an open segment past the age is sealed first.
+ */
+async function appendBlock(
+  app: string,
+  slot: number,
+  block: Buffer,
+  info: Omit<ManifestEntry, 'offset' | 'length' | 'appendedAt'>,
+  now: number,
+): Promise<string> {
+  const dir = layout.openDir(app, slot);
+  let segment = await readSegment(dir);
+  if (segment && now - segment.meta.createdAt >= MAX_AGE_MS) {
+    await sealSegment(layout, segment);
+    segment = undefined;
+  }
+  let meta = segment?.meta;
+  if (!meta) {
+    const stamp = new Date(now)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const segmentId = `${stamp}-s${slot}-${randomBytes(4).toString('hex')}`;
+    const createdBy = 'compressor-test';
+    meta = {
+      segmentId,
+      app,
+      slot,
+      codec: 'gzip',
+      extension: codec.extension,
+      createdAt: now,
+      createdBy,
+    };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, SEGMENT_FILES.meta), JSON.stringify(meta));
+  }
+  const offset = segment?.committedBytes ?? 0;
+  const entry: ManifestEntry = { offset, length: block.length, appendedAt: now, ...info };
+  appendFileSync(join(dir, dataFileName(meta.extension)), block);
+  appendFileSync(join(dir, SEGMENT_FILES.manifest), JSON.stringify(entry) + '\n');
+  return meta.segmentId;
 }
 
 let nextOffset = 0;
@@ -168,13 +205,12 @@ async function openSegment(
   now = T0,
   inputs: (BlockInput | undefined)[] = [],
 ): Promise<string> {
-  const w = writer(now);
   let id = '';
   for (const [i, t] of texts.entries()) {
     const records = t.split('\n').length - 1;
     const first = nextOffset;
     nextOffset += records;
-    const out = await w.append(
+    id = await appendBlock(
       app,
       slot,
       await codec.compress(Buffer.from(t)),
@@ -193,9 +229,8 @@ async function openSegment(
         ],
         ...(inputs[i] && { input: inputs[i] }),
       },
-      async () => {},
+      now,
     );
-    id = out.segmentId;
   }
   return id;
 }
