@@ -38,20 +38,16 @@ export interface StoreConfig {
   };
 }
 
-/** What the writer of segments and the uploader's sweeper must agree on. */
+/**
+ * What the segment writer (compressor) and the sweeper (uploader) must agree on: max bytes and
+ * age (LOGSPLIT_SEGMENT_MAX_*), writer slots per app, lease TTL, and the group that writes
+ * segments (LOGSPLIT_COMPRESSOR_GROUP), whose commits gate every upload.
+ */
 export interface SegmentsConfig {
-  /** A segment is sealed at this many compressed bytes (LOGSPLIT_SEGMENT_MAX_BYTES)... */
   maxBytes: number;
-  /** ...or this old (LOGSPLIT_SEGMENT_MAX_AGE_MS). */
   maxAgeMs: number;
-  /** Writer slots (open files) per app (LOGSPLIT_WRITER_SLOTS). */
   writerSlots: number;
-  /** TTL of slot, partition and upload leases (LOGSPLIT_LOCK_TTL_MS). */
   lockTtlMs: number;
-  /**
-   * The consumer group that writes segments (LOGSPLIT_COMPRESSOR_GROUP): a segment may leave
-   * the spool only once this group has committed every input its blocks hold.
-   */
   writerGroup: string;
 }
 
