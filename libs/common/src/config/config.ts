@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './config-error';
 import { Env, envSchema } from './env-schema';
+import { isSecretSetting, rememberSecrets, resolveSecretFiles } from './secrets';
 import type { SamplerName } from '../telemetry/sampler';
 
 export type CodecName = 'gzip' | 'zstd';
@@ -131,14 +132,22 @@ const CHUNK_OVERHEAD_BYTES = 1;
  * Reads and validates every setting. Throws ConfigError listing each bad variable by name;
  * a service calls this before it connects to anything.
  */
-export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env): LogsplitConfig {
+export function loadConfig(
+  service: string,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): LogsplitConfig {
+  const { env, problems: secretProblems } = resolveSecretFiles(processEnv);
+  rememberSecrets(env);
+  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = i.path.join('.');
         const value = env[name];
-        return `${name}: ${i.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+        const shown =
+          value === undefined || isSecretSetting(name) ? '' : ` (got ${JSON.stringify(value)})`;
+        return `${name}: ${i.message}${shown}`;
       }),
     );
   }

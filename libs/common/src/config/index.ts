@@ -1,3 +1,4 @@
 export * from './config';
 export * from './config-error';
 export { envSchema } from './env-schema';
+export * from './secrets';
