@@ -2,6 +2,27 @@ import { promises as fs } from 'node:fs';
 import { BackpressureError, LeaseLostError, LockTimeoutError } from '@logsplit/common';
 
 /**
+ * Checks made before a batch touches the spool, and what a failure means for consumption. Redis
+ * is checked first to fail fast: lease waits retry a down Redis for up to the lock wait timeout.
+ */
+export class SpoolRoom {
+  constructor(
+    private readonly spoolDir: string,
+    private readonly minFreeBytes: number,
+    private readonly redis: { readonly status: string },
+  ) {}
+
+  async assert(): Promise<void> {
+    await assertSpoolRoom(this.spoolDir, this.minFreeBytes);
+    if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
+  }
+
+  backpressure(err: unknown): unknown {
+    return asBackpressure(err, this.redis.status === 'ready', this.spoolDir);
+  }
+}
+
+/**
  * Throws BackpressureError('spool') when the spool filesystem has less than `minFreeBytes` free:
  * pausing before the disk is full keeps a half-written block from being the first sign of it.
  */

@@ -6,11 +6,11 @@ import { CompressorModule } from './compressor.module';
 void runService({
   name: 'compressor',
   module: (config, kafka, runtime) => CompressorModule.forRoot(config, kafka, runtime),
-  groupId: (config) => config.compressor.group,
+  groupId: (config) => config.segments.writerGroup,
   components: ['kafka', 'redis'],
   routes: (config) => ({ [config.topics.byApp]: CHUNK_BATCH }),
   topics: ({ topics: t }) => [t.byApp, t.dlq, t.segments],
   partitionsConsumedConcurrently: 3,
-  // Chunks are gathered past their batch: AppendService commits the durable prefix itself.
+  // Chunks are gathered past their batch: OffsetCommitter commits the durable prefix itself.
   offsetCommit: 'handler',
 });

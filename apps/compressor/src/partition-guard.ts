@@ -152,7 +152,7 @@ export class PartitionGuard implements OnApplicationShutdown {
         }
         const lease = await this.semaphore.tryAcquire(partitionResource(topic, q), {
           slots: 1,
-          ttlMs: this.config.lockTtlMs,
+          ttlMs: this.config.segments.lockTtlMs,
         });
         if (lease) leases.set(q, lease);
       }
@@ -212,7 +212,8 @@ export class PartitionGuard implements OnApplicationShutdown {
    */
   private async acquire(batch: Entrant): Promise<Lease | undefined> {
     const { topic, partition } = batch;
-    const { lockTtlMs, compressor } = this.config;
+    const { compressor } = this.config;
+    const { lockTtlMs } = this.config.segments;
     const resource = partitionResource(topic, partition);
     const start = Date.now();
     for (let round = 0; ; round++) {

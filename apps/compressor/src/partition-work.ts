@@ -21,6 +21,11 @@ export interface Gathered {
  * blocks: the compression ratio and the per-append costs both depend on block size), appends in
  * flight, and the offsets not yet durable. Only the finished prefix of the partition is ever
  * committed, so a crash replays exactly what was not appended.
+ *
+ * The state of one partition, written by the role that owns each part: `gathered` by Gathering,
+ * `appending` and `failure` by AppendRunner, `offsets`, `committed`, `committing` and `commit`
+ * by OffsetCommitter (and the controller, which sets `commit` per batch), `hold` by whoever
+ * entered the partition (the controller, or GatheringClock after a lost lease).
  */
 export class PartitionWork {
   readonly offsets: ContiguousOffsets;
@@ -38,7 +43,7 @@ export class PartitionWork {
   committing: Promise<void> = Promise.resolve();
   /** When the partition last brought new chunks. */
   lastTakeIn = Date.now();
-  /** The timer is taking the partition's lease again (see AppendService.reenter). */
+  /** The timer is taking the partition's lease again (see GatheringClock.reenter). */
   entering = false;
   /** Revoked or lost: nothing more is appended or committed for it. */
   gone = false;

@@ -11,9 +11,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GzipCodec, ZstdCodec } from '@logsplit/common/codec';
-import { ManifestEntry, readSegment, SegmentMeta, SpoolLayout } from '@logsplit/common/spool';
-import { BlockInfo, SegmentLimits, SegmentWriter, newSegmentId } from './segment-writer';
+import {
+  GzipCodec,
+  ZstdCodec,
+  ManifestEntry,
+  readSegment,
+  SegmentMeta,
+  SpoolLayout,
+} from '@logsplit/common';
+import { BlockInfo, SegmentWriterLimits, SegmentWriter, newSegmentId } from './segment-writer';
 
 const APP = 'app1';
 const T0 = Date.UTC(2024, 4, 6, 7, 8, 9, 123);
@@ -29,7 +35,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-function writer(limits: Partial<SegmentLimits> = {}): SegmentWriter {
+function writer(limits: Partial<SegmentWriterLimits> = {}): SegmentWriter {
   return new SegmentWriter(
     layout,
     codec,

@@ -5,19 +5,19 @@ import {
   Codec,
   crashPoint,
   cutTornTails,
+  decideSegment,
   dataFileName,
   ManifestEntry,
   readSegment,
   sealSegment,
   SEGMENT_FILES,
+  SegmentLimits,
   SegmentMeta,
   SegmentState,
   SpoolLayout,
 } from '@logsplit/common';
 
-export interface SegmentLimits {
-  maxBytes: number;
-  maxAgeMs: number;
+export interface SegmentWriterLimits extends SegmentLimits {
   fsync: boolean;
 }
 
@@ -47,7 +47,7 @@ export class SegmentWriter {
   constructor(
     private readonly layout: SpoolLayout,
     private readonly codec: Codec,
-    private readonly limits: SegmentLimits,
+    private readonly limits: SegmentWriterLimits,
     private readonly instanceId: string,
     private readonly now: () => number = Date.now,
   ) {}
@@ -64,12 +64,12 @@ export class SegmentWriter {
     let segment = await readSegment(dir);
     // Sealing and creating change the slot's directory too: a writer that lost its lease must
     // not rename or recreate the new holder's segment, so each is done only after a check.
-    if (segment && this.mustReplace(segment.meta)) {
+    const decision = segment ? this.decide(segment) : 'keep';
+    if (segment && decision !== 'keep') {
       await assertStillOwner();
-      // An old segment without blocks (its creator died before the first) is replaced, not
-      // reused: its createdAt would put new records in a long-past dt=/hh= partition.
-      // A segment of another codec (the deployment switched codecs) is sealed as it is.
-      if (segment.entries.length > 0) sealed.push(await this.seal(segment));
+      // 'discard': an old segment without blocks (its creator died before the first) is
+      // replaced, not reused: its createdAt would put new records in a long-past dt=/hh=.
+      if (decision === 'seal') sealed.push(await this.seal(segment));
       segment = undefined;
     }
     if (!segment) {
@@ -101,15 +101,23 @@ export class SegmentWriter {
     };
     after.manifestBytes = after.manifestValidBytes =
       segment.manifestValidBytes + Buffer.byteLength(JSON.stringify(entry)) + 1;
-    if (after.committedBytes >= this.limits.maxBytes) {
+    if (this.decide(after) === 'seal') {
       await assertStillOwner(); // the rename decides the segment's cut: only its owner may
       sealed.push(await this.seal(after));
     }
     return { segmentId: segment.meta.segmentId, offset, sealed };
   }
 
-  private mustReplace(meta: SegmentMeta): boolean {
-    return this.now() - meta.createdAt >= this.limits.maxAgeMs || meta.codec !== this.codec.name;
+  /** The segment policy (libs/common) decides; the uploader's sweeper asks the same one. */
+  private decide(segment: SegmentState) {
+    const facts = {
+      bornAt: segment.meta.createdAt,
+      bytes: segment.committedBytes,
+      blocks: segment.entries.length,
+      // A segment of another codec (the deployment switched codecs) is sealed as it is.
+      foreignCodec: segment.meta.codec !== this.codec.name,
+    };
+    return decideSegment(facts, this.limits, this.now());
   }
 
   private async seal(segment: SegmentState): Promise<SegmentState> {

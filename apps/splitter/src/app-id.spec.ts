@@ -1,4 +1,4 @@
-import { ConfigError } from '@logsplit/common/config';
+import { ConfigError } from '@logsplit/common';
 import {
   AppIdConfig,
   AppIdResult,

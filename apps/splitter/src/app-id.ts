@@ -1,6 +1,12 @@
-import { MAX_APP_ID_BYTES, mixedScripts, unsafeAppIdReason } from '@logsplit/common/app-id';
-import type { DlqReason } from '@logsplit/common/chunk';
-import { ConfigError, type AppIdSource, type LogsplitConfig } from '@logsplit/common/config';
+import {
+  MAX_APP_ID_BYTES,
+  mixedScripts,
+  unsafeAppIdReason,
+  type DlqReason,
+  ConfigError,
+  type AppIdSource,
+  type LogsplitConfig,
+} from '@logsplit/common';
 
 export type RawHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { KafkaMessage, Message } from 'kafkajs';
-import { CHUNK_HEADERS, DLQ_HEADERS, decodeChunk } from '@logsplit/common/chunk';
+import { CHUNK_HEADERS, DLQ_HEADERS, decodeChunk } from '@logsplit/common';
 import { AppIdConfig, RawRecord, createAppIdExtractor } from './app-id';
 import { AppAdmission } from './app-admission';
 import {

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
-import { DLQ_HEADERS, encodeChunkHeaders, type DlqReason } from '@logsplit/common/chunk';
-import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
+import {
+  DLQ_HEADERS,
+  encodeChunkHeaders,
+  type DlqReason,
+  TOPIC_MAX_MESSAGE_BYTES,
+} from '@logsplit/common';
 import {
   validateAppId,
   type AppIdExtractor,

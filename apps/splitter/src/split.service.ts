@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import {
   ATTRS,
   boundedLinks,
@@ -10,14 +10,17 @@ import {
   LogsplitConfig,
   MAX_LINKS,
   Metrics,
-  NO_APP,
   PartitionAssignment,
   PartitionTransaction,
   PartitionTransactions,
   spanContextFromHeaders,
   SPANS,
+  StageEvents,
   traceHeaders,
   tracer,
+  BatchSplit,
+  BatchSplitPlanned,
+  CommittedRecordsSkipped,
 } from '@logsplit/common';
 import { context, Span, trace } from '@opentelemetry/api';
 import { Kafka, KafkaMessage } from 'kafkajs';
@@ -41,7 +44,6 @@ interface SplitDone {
  */
 @Injectable()
 export class SplitService implements OnApplicationShutdown {
-  private readonly log = new Logger(SplitService.name);
   private readonly extractor: AppIdExtractor;
   private readonly admission: AppAdmission;
   private readonly transactions: PartitionTransactions;
@@ -50,7 +52,8 @@ export class SplitService implements OnApplicationShutdown {
     @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
     @Inject(KAFKA) kafka: Kafka,
     assignment: PartitionAssignment,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
+    private readonly events: StageEvents,
   ) {
     this.extractor = createAppIdExtractor(config.splitter.appId);
     this.admission = new AppAdmission(config.splitter.admission, metrics.admittedApps);
@@ -84,12 +87,7 @@ export class SplitService implements OnApplicationShutdown {
       this.transactions.run(batch.topic, batch.partition, (txn) => this.split(batch, txn, span)),
     );
     // Counted once committed, so an aborted and retried batch is not counted twice.
-    this.count(done);
-    if (done.dead.length > 0) {
-      this.log.warn(
-        `${batch.topic}[${batch.partition}]: ${done.dead.length} records to the dead-letter topic`,
-      );
-    }
+    this.events.emit(new BatchSplit({ topic: batch.topic, partition: batch.partition, ...done }));
   }
 
   /** Runs inside the partition's transaction: committed when it resolves, aborted if it throws. */
@@ -100,10 +98,9 @@ export class SplitService implements OnApplicationShutdown {
   ): Promise<SplitDone> {
     const records = txn.pending(batch.messages);
     if (records.length < batch.messages.length) {
-      this.log.warn(
-        `${batch.topic}[${batch.partition}]: ${batch.messages.length - records.length} records ` +
-          "were already committed by the partition's former owner; skipped",
-      );
+      const { topic, partition } = batch;
+      const skipped = batch.messages.length - records.length;
+      this.events.emit(new CommittedRecordsSkipped({ topic, partition, skipped }));
     }
     const { appId, maxRecordBytes, maxChunkBytes } = this.config.splitter;
     const { chunks, dead } = splitBatch(
@@ -116,7 +113,10 @@ export class SplitService implements OnApplicationShutdown {
         admission: this.admission,
       },
     );
-    batchSpan.setAttributes({ [ATTRS.chunks]: chunks.length, [ATTRS.deadRecords]: dead.length });
+    this.events.emit(
+      new BatchSplitPlanned({ chunks: chunks.length, dead: dead.length }),
+      batchSpan,
+    );
     // One span per chunk, child of the batch; its context travels in the chunk's headers so the
     // compressor's span continues the chunk's trace.
     const chunkSpans = chunks.map((c) => this.startChunkSpan(c));
@@ -149,20 +149,5 @@ export class SplitService implements OnApplicationShutdown {
         [ATTRS.topic]: this.config.topics.byApp,
       },
     });
-  }
-
-  private count({ records, chunks, dead }: SplitDone): void {
-    const m = this.metrics;
-    // Raw records have no app until they are split: counted under NO_APP.
-    const bytes = records.reduce((n, r) => n + (r.value?.length ?? 0), 0);
-    m.bytesIn.inc({ app: NO_APP }, bytes);
-    m.recordsIn.inc({ app: NO_APP }, records.length);
-    for (const c of chunks) {
-      const app = m.app(c.app);
-      m.recordsOut.inc({ app }, c.records);
-      m.bytesOut.inc({ app }, c.value.length);
-      m.chunkBytes.observe(c.value.length);
-    }
-    for (const d of dead) m.dlqRecords.inc({ reason: d.reason });
   }
 }

@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { Metrics } from '@logsplit/common';
+import { Metrics, StageEvents } from '@logsplit/common';
 import { CommitWaits } from './commit-waits';
 
 const block = { topic: 'by-app', partition: 1, offset: 7, committed: 3 };
@@ -23,10 +22,8 @@ describe('CommitWaits', () => {
     now = 1_000_000;
     metrics = new Metrics('uploader', 0);
     warnings = [];
-    jest
-      .spyOn(Logger.prototype, 'warn')
-      .mockImplementation((m: unknown) => void warnings.push(String(m)));
-    waits = new CommitWaits(metrics, 'compressors', 60_000, () => now);
+    const log = { log: () => {}, warn: (m: string) => void warnings.push(m), error: () => {} };
+    waits = new CommitWaits(new StageEvents(metrics, log), 'compressors', 60_000, () => now);
   });
   afterEach(() => jest.restoreAllMocks());
 

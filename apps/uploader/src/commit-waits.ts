@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { Metrics } from '@logsplit/common';
+import { CommitWaitsChanged, CommitWaitTooLong, StageEvents } from '@logsplit/common';
 import { describeUncommitted, UncommittedBlock } from './commit-gate';
 
 /** A held segment is worth a warning after this long: the compressor is stuck or down. */
@@ -11,11 +10,10 @@ export const COMMIT_WAIT_WARN_MS = 60_000;
  * fill the spool silently).
  */
 export class CommitWaits {
-  private readonly log = new Logger('CommitWaits');
   private readonly held = new Map<string, { since: number; warned: boolean }>();
 
   constructor(
-    private readonly metrics: Metrics,
+    private readonly events: StageEvents,
     private readonly group: string,
     private readonly warnAfterMs = COMMIT_WAIT_WARN_MS,
     private readonly now: () => number = Date.now,
@@ -28,9 +26,8 @@ export class CommitWaits {
     const waitedMs = this.now() - h.since;
     if (!h.warned && waitedMs >= this.warnAfterMs) {
       h.warned = true;
-      this.log.warn(
-        `segment ${id} has waited ${Math.round(waitedMs / 1000)} s for the compressor: it ${describeUncommitted(block, this.group)}; is the compressor stuck?`,
-      );
+      const holds = describeUncommitted(block, this.group);
+      this.events.emit(new CommitWaitTooLong({ id, waitedMs, holds }));
     }
     this.publish();
   }
@@ -48,7 +45,7 @@ export class CommitWaits {
   private publish(): void {
     let oldest = this.now();
     for (const h of this.held.values()) oldest = Math.min(oldest, h.since);
-    this.metrics.uploadsAwaitingCommit.set(this.held.size);
-    this.metrics.uploadCommitWait.set((this.now() - oldest) / 1000);
+    const longestSeconds = (this.now() - oldest) / 1000;
+    this.events.emit(new CommitWaitsChanged({ held: this.held.size, longestSeconds }));
   }
 }

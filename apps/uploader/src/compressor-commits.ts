@@ -24,7 +24,7 @@ export class KafkaCompressorCommits extends CompressorCommits implements OnAppli
   async fetch(topics: string[]): Promise<CommittedOffsets> {
     const committed = new Map<string, number>();
     if (topics.length === 0) return committed;
-    const groupId = this.config.compressor.group;
+    const groupId = this.config.segments.writerGroup;
     let answer: Awaited<ReturnType<Admin['fetchOffsets']>>;
     try {
       answer = await (await this.connected()).fetchOffsets({ groupId, topics });

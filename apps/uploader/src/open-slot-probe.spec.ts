@@ -7,7 +7,7 @@ let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'slot-probe-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const LIMITS = { segmentMaxAgeMs: 1000, segmentMaxBytes: 100 };
+const LIMITS = { maxAgeMs: 1000, maxBytes: 100 };
 
 describe('probeOpenSlot', () => {
   it('reads createdAt from meta.json and the size of the data file it names', async () => {

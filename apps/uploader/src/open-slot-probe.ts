@@ -1,6 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { dataFileName, isNotFound, SEGMENT_FILES, SegmentMeta } from '@logsplit/common';
+import {
+  dataFileName,
+  decideSegment,
+  isNotFound,
+  SEGMENT_FILES,
+  SegmentLimits,
+  SegmentMeta,
+} from '@logsplit/common';
 
 /** What a pass learns of an open slot without reading its manifest. */
 export interface OpenSlotProbe {
@@ -37,17 +44,12 @@ export async function probeOpenSlot(dir: string): Promise<OpenSlotProbe> {
 }
 
 /**
- * False only when the slot is certainly not due: younger than the age and its data file (which
- * holds at least the committed bytes) below the size. True asks for the full check under the
- * slot's lease, which decides.
+ * False only when the slot is certainly not due: the segment policy would keep it even if every
+ * byte of its data file (which holds at least the committed bytes) were a confirmed block. True
+ * asks for the full check under the slot's lease, which decides.
  */
-export function mayBeDue(
-  probe: OpenSlotProbe,
-  now: number,
-  limits: { segmentMaxAgeMs: number; segmentMaxBytes: number },
-): boolean {
-  const born = probe.createdAt ?? probe.dirMtimeMs;
-  if (born === undefined) return false; // the slot is gone
-  if (now - born >= limits.segmentMaxAgeMs) return true;
-  return (probe.dataBytes ?? 0) >= limits.segmentMaxBytes;
+export function mayBeDue(probe: OpenSlotProbe, now: number, limits: SegmentLimits): boolean {
+  const bornAt = probe.createdAt ?? probe.dirMtimeMs;
+  if (bornAt === undefined) return false; // the slot is gone
+  return decideSegment({ bornAt, bytes: probe.dataBytes ?? 0, blocks: 1 }, limits, now) !== 'keep';
 }

@@ -1,4 +1,4 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import {
   decodeSegmentEvent,
@@ -6,68 +6,63 @@ import {
   LOGSPLIT_CONFIG,
   LogsplitConfig,
   sleep,
+  StageEvents,
+  UploadLeftToPass,
 } from '@logsplit/common';
-import { uploadEach } from './upload-each';
-import { UploadService } from './upload.service';
+import { SegmentUpload } from './segment-upload';
+import { SegmentRef, uploadEach } from './upload-each';
 
 /** Handler name of segment events; main.ts routes the configured segments topic to it. */
 export const SEGMENT_EVENTS = 'segment-events';
 
 /**
- * How long a batch of events waits for the compressor to commit what its segments hold, and
- * between looks. The compressor sends the event before it commits its offsets, so the commit
- * usually follows within moments; a segment still held after this is left to the scheduled pass.
+ * The compressor announces a segment once it has committed the offsets of the partition whose
+ * append sealed it; blocks of other partitions in the segment were appended earlier and their
+ * commits have usually followed too. So one look after a short wait is all that is left to
+ * catch; a segment still held then is left to the scheduled pass (the commit gate itself is
+ * checked on every attempt: a segment never leaves the spool while its inputs can be replayed).
  */
-export const COMMIT_WAIT_DELAYS_MS = [200, 400, 800, 1600, 2000];
+export const COMMIT_RECHECK_MS = 1_000;
 
 /**
- * Uploads a segment as soon as the compressor seals it, instead of waiting for the next
+ * Uploads a segment as soon as the compressor announces it, instead of waiting for the next
  * scheduled pass. Failures are left to that pass, so the events topic never stalls.
  */
 @Controller()
 export class SegmentsController {
-  private readonly log = new Logger(SegmentsController.name);
-
   constructor(
-    private readonly uploads: UploadService,
+    @Inject(SegmentUpload)
+    private readonly uploads: Pick<SegmentUpload, 'upload' | 'commitSnapshot'>,
     @Inject(LOGSPLIT_CONFIG) private readonly config: Pick<LogsplitConfig, 'uploader'>,
+    private readonly events: StageEvents,
   ) {}
 
   @EventPattern(SEGMENT_EVENTS)
   async handle(@Payload() batch: KafkaBatch): Promise<void> {
-    let pending = new Map<string, { app: string; segmentId: string }>();
+    const announced = new Map<string, SegmentRef>();
     for (const m of batch.messages) {
       const event = decodeSegmentEvent(m.value);
-      if (event) pending.set(`${event.app}/${event.segmentId}`, event);
+      if (event) announced.set(`${event.app}/${event.segmentId}`, event);
     }
-    for (const delayMs of [0, ...COMMIT_WAIT_DELAYS_MS]) {
-      if (pending.size === 0) return;
-      if (delayMs > 0) await sleep(delayMs);
-      pending = await this.uploadRound(pending);
-      await batch.heartbeat();
-    }
+    if (announced.size === 0) return;
+    const held = await this.uploadRound([...announced.values()]);
+    if (held.length === 0) return;
+    await sleep(COMMIT_RECHECK_MS);
+    await batch.heartbeat();
+    await this.uploadRound(held);
   }
 
   /** One look at the committed offsets for the whole round; returns the segments still held. */
-  private async uploadRound(
-    pending: Map<string, { app: string; segmentId: string }>,
-  ): Promise<Map<string, { app: string; segmentId: string }>> {
-    const held = new Map<string, { app: string; segmentId: string }>();
+  private async uploadRound(segments: SegmentRef[]): Promise<SegmentRef[]> {
+    const held: SegmentRef[] = [];
     const commits = this.uploads.commitSnapshot();
-    const upload = ({ app, segmentId }: { app: string; segmentId: string }) =>
-      this.uploads.upload(app, segmentId, commits);
-    await uploadEach(
-      [...pending.values()],
-      this.config.uploader.concurrency,
-      upload,
-      (s, outcome) => {
-        const id = `${s.app}/${s.segmentId}`;
-        if (outcome === 'uncommitted') held.set(id, s);
-        if (outcome instanceof Error) {
-          this.log.warn(`upload of ${id} deferred to the next pass: ${String(outcome)}`);
-        }
-      },
-    );
+    const upload = ({ app, segmentId }: SegmentRef) => this.uploads.upload(app, segmentId, commits);
+    await uploadEach(segments, this.config.uploader.concurrency, upload, (s, outcome) => {
+      if (outcome === 'uncommitted') held.push(s);
+      if (outcome instanceof Error) {
+        this.events.emit(new UploadLeftToPass({ ...s, error: outcome }));
+      }
+    });
     return held;
   }
 }

@@ -1,11 +1,12 @@
-import { Logger, Provider } from '@nestjs/common';
+import { Provider } from '@nestjs/common';
 import {
   LOGSPLIT_CONFIG,
   LogsplitConfig,
-  Metrics,
   RetryingStorageDriver,
+  StageEvents,
   STORAGE,
   StorageDriver,
+  StoreRequestRetried,
 } from '@logsplit/common';
 
 /** The store as the uploader uses it: every request retried with capped backoff and jitter. */
@@ -13,16 +14,13 @@ export const UPLOAD_STORE = Symbol('UPLOAD_STORE');
 
 export const uploadStoreProvider: Provider = {
   provide: UPLOAD_STORE,
-  inject: [LOGSPLIT_CONFIG, STORAGE, Metrics],
-  useFactory: (config: LogsplitConfig, store: StorageDriver, metrics: Metrics) => {
-    const log = new Logger('UploadStore');
+  inject: [LOGSPLIT_CONFIG, STORAGE, StageEvents],
+  useFactory: (config: LogsplitConfig, store: StorageDriver, events: StageEvents) => {
+    const { retries } = config.store.retry;
     return new RetryingStorageDriver(store, {
       ...config.store.retry,
       onRetry: ({ op, key, attempt, delayMs, error }) => {
-        metrics.storeRetries.inc({ op });
-        log.warn(
-          `store ${op} of ${key} failed (${(error as Error).message}); retry ${attempt}/${config.store.retry.retries} in ${delayMs} ms`,
-        );
+        events.emit(new StoreRequestRetried({ op, key, attempt, retries, delayMs, error }));
       },
     });
   },

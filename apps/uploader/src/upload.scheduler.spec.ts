@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LogsplitConfig } from '@logsplit/common';
+import { LogsplitConfig, Metrics, StageEvents } from '@logsplit/common';
 import { UploadScheduler } from './upload.scheduler';
-import { PassTotals, UploadService } from './upload.service';
+import { PassTotals } from './upload-pass';
 
 /** Passes that end when the test says so. */
 function fakeUploads() {
@@ -12,11 +12,13 @@ function fakeUploads() {
       new Promise<PassTotals>((resolve) =>
         ends.push(() => resolve({ sealed: 0, uploaded: 0, waiting: 0, failed: 0 })),
       ),
-  } as unknown as UploadService;
+  };
   return { uploads, ends };
 }
 
 const config = { uploader: { intervalMs: 60_000 } } as LogsplitConfig;
+const quiet = { log: () => {}, warn: () => {}, error: () => {} };
+const events = new StageEvents(new Metrics('uploader', 0), quiet);
 const flush = () => new Promise<void>((r) => setImmediate(() => r()));
 
 describe('UploadScheduler', () => {
@@ -26,7 +28,7 @@ describe('UploadScheduler', () => {
 
   it('runs one more pass right after a pass during which ticks came, never two at once', async () => {
     const { uploads, ends } = fakeUploads();
-    const s = new UploadScheduler(config, uploads, new SchedulerRegistry());
+    const s = new UploadScheduler(config, uploads, events, new SchedulerRegistry());
     const first = s.tick();
     void s.tick();
     void s.tick();
@@ -43,7 +45,7 @@ describe('UploadScheduler', () => {
   it('starts no pass after shutdown', async () => {
     const { uploads, ends } = fakeUploads();
     const registry = new SchedulerRegistry();
-    const s = new UploadScheduler(config, uploads, registry);
+    const s = new UploadScheduler(config, uploads, events, registry);
     s.onApplicationBootstrap();
     void s.tick();
     const stopped = s.onApplicationShutdown();

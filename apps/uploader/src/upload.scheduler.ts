@@ -1,13 +1,13 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LOGSPLIT_CONFIG, LogsplitConfig } from '@logsplit/common';
-import { UploadService } from './upload.service';
+import {
+  LOGSPLIT_CONFIG,
+  LogsplitConfig,
+  PassCompleted,
+  PassFailed,
+  StageEvents,
+} from '@logsplit/common';
+import { UploadPass } from './upload-pass';
 
 /**
  * The periodic pass that seals idle segments and uploads whatever is sealed: the backstop for
@@ -15,7 +15,6 @@ import { UploadService } from './upload.service';
  */
 @Injectable()
 export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log = new Logger(UploadScheduler.name);
   private running?: Promise<void>;
   /** A tick came while a pass ran. */
   private again = false;
@@ -23,7 +22,8 @@ export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(LOGSPLIT_CONFIG) private readonly config: LogsplitConfig,
-    private readonly uploads: UploadService,
+    @Inject(UploadPass) private readonly uploads: Pick<UploadPass, 'pass'>,
+    private readonly events: StageEvents,
     private readonly registry: SchedulerRegistry,
   ) {}
 
@@ -55,11 +55,9 @@ export class UploadScheduler implements OnApplicationBootstrap, OnApplicationShu
     this.running = this.uploads
       .pass()
       .then((t) => {
-        if (t.sealed || t.uploaded || t.waiting || t.failed) {
-          this.log.log(`pass: ${JSON.stringify(t)}`);
-        }
+        this.events.emit(new PassCompleted(t));
       })
-      .catch((err) => this.log.error(`upload pass failed: ${String(err)}`))
+      .catch((error: unknown) => this.events.emit(new PassFailed({ error })))
       .finally(() => {
         this.running = undefined;
         if (this.again && !this.stopping) {

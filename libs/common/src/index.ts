@@ -14,3 +14,4 @@ export * from './spool';
 export * from './util';
 export * from './health';
 export * from './telemetry';
+export * from './events';

@@ -52,7 +52,13 @@ describe('loadConfig', () => {
       create: true,
     });
     expect(c.codec).toEqual({ name: 'gzip', level: 6 });
-    expect(c.writerSlots).toBe(10);
+    expect(c.segments).toEqual({
+      maxBytes: 64 * 1024 * 1024,
+      maxAgeMs: 30 * 60_000,
+      writerSlots: 10,
+      lockTtlMs: 30_000,
+      writerGroup: 'logsplit-compressor',
+    });
     expect(c.store).toEqual({
       driver: 'fs',
       prefix: 'logs',
@@ -63,8 +69,6 @@ describe('loadConfig', () => {
     expect(c.splitter.appId.source).toBe('json');
     expect(c.splitter.maxChunkBytes).toBeGreaterThan(c.splitter.maxRecordBytes);
     expect(c.compressor).toMatchObject({
-      segmentMaxBytes: 64 * 1024 * 1024,
-      segmentMaxAgeMs: 30 * 60_000,
       blockBytes: 1024 * 1024,
       blockLingerMs: 30_000,
       blockIdleMs: 2_000,
@@ -93,7 +97,7 @@ describe('loadConfig', () => {
     });
     expect(c.redisUrl).toBe('rediss://r.example:6380/2');
     expect(c.instanceId).toBe('box-7');
-    expect(c.writerSlots).toBe(3);
+    expect(c.segments.writerSlots).toBe(3);
     expect(c.codec).toEqual({ name: 'zstd', level: 3 });
     expect(c.compressor.fsync).toBe(false);
     expect(c.store.prefix).toBe('a/b-c/d.e');

@@ -39,6 +39,19 @@ export interface StoreConfig {
   oss?: OssSettings;
 }
 
+/**
+ * What the segment writer (compressor) and the sweeper (uploader) must agree on: max bytes and
+ * age (LOGSPLIT_SEGMENT_MAX_*), writer slots per app, lease TTL, and the group that writes
+ * segments (LOGSPLIT_COMPRESSOR_GROUP), whose commits gate every upload.
+ */
+export interface SegmentsConfig {
+  maxBytes: number;
+  maxAgeMs: number;
+  writerSlots: number;
+  lockTtlMs: number;
+  writerGroup: string;
+}
+
 export interface LogsplitConfig {
   service: string;
   instanceId: string;
@@ -48,8 +61,8 @@ export interface LogsplitConfig {
   topics: TopicsConfig;
   spoolDir: string;
   codec: { name: CodecName; level: number };
-  writerSlots: number;
-  lockTtlMs: number;
+  /** The segment lifecycle: read by the compressor (writer) and the uploader (sweeper) alike. */
+  segments: SegmentsConfig;
   /** Longest a SIGTERM/SIGINT shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   store: StoreConfig;
@@ -68,9 +81,6 @@ export interface LogsplitConfig {
     admission: { maxApps: number; windowMs: number };
   };
   compressor: {
-    group: string;
-    segmentMaxBytes: number;
-    segmentMaxAgeMs: number;
     maxMemberBytes: number;
     /**
      * An app's gathered chunks are appended at this many raw bytes, after blockLingerMs, or once
@@ -171,8 +181,13 @@ export function loadConfig(
       name: e.LOGSPLIT_CODEC,
       level: e.LOGSPLIT_CODEC_LEVEL ?? CODEC_LEVELS[e.LOGSPLIT_CODEC].default,
     },
-    writerSlots: e.LOGSPLIT_WRITER_SLOTS,
-    lockTtlMs: e.LOGSPLIT_LOCK_TTL_MS,
+    segments: {
+      maxBytes: e.LOGSPLIT_SEGMENT_MAX_BYTES,
+      maxAgeMs: e.LOGSPLIT_SEGMENT_MAX_AGE_MS,
+      writerSlots: e.LOGSPLIT_WRITER_SLOTS,
+      lockTtlMs: e.LOGSPLIT_LOCK_TTL_MS,
+      writerGroup: e.LOGSPLIT_COMPRESSOR_GROUP,
+    },
     shutdownTimeoutMs: e.LOGSPLIT_SHUTDOWN_TIMEOUT_MS,
     store: {
       driver: e.LOGSPLIT_STORE_DRIVER,
@@ -199,9 +214,6 @@ export function loadConfig(
       admission: { maxApps: e.LOGSPLIT_MAX_APPS, windowMs: e.LOGSPLIT_APP_WINDOW_MS },
     },
     compressor: {
-      group: e.LOGSPLIT_COMPRESSOR_GROUP,
-      segmentMaxBytes: e.LOGSPLIT_SEGMENT_MAX_BYTES,
-      segmentMaxAgeMs: e.LOGSPLIT_SEGMENT_MAX_AGE_MS,
       maxMemberBytes: e.LOGSPLIT_MAX_MEMBER_BYTES,
       blockBytes: e.LOGSPLIT_BLOCK_BYTES,
       blockLingerMs: e.LOGSPLIT_BLOCK_LINGER_MS,

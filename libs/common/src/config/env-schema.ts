@@ -66,8 +66,15 @@ export const envSchema = z.object({
   LOGSPLIT_SPOOL_DIR: z.string().min(1).default('./data/spool'),
   LOGSPLIT_CODEC: z.enum(['gzip', 'zstd']).default('gzip'),
   LOGSPLIT_CODEC_LEVEL: int(1, 22).optional(),
+
+  // --- segments (config.segments: the compressor writes them, the uploader sweeps them) ---
   LOGSPLIT_WRITER_SLOTS: int(1, 1000).default(10),
   LOGSPLIT_LOCK_TTL_MS: int(1000, 3_600_000).default(30_000),
+  LOGSPLIT_COMPRESSOR_GROUP: z.string().min(1).default('logsplit-compressor'),
+  LOGSPLIT_SEGMENT_MAX_BYTES: int(1024).default(64 * 1024 * 1024),
+  /** Few large files: an app that logs all the time gets two objects per hour per writer slot. */
+  LOGSPLIT_SEGMENT_MAX_AGE_MS: int(1000).default(30 * 60_000),
+
   /** SIGTERM → exit within this; keep it below the orchestrator's grace period (60 s here). */
   LOGSPLIT_SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(20_000),
 
@@ -116,10 +123,6 @@ export const envSchema = z.object({
   LOGSPLIT_APP_WINDOW_MS: int(1000).default(3_600_000),
 
   // --- compressor ---
-  LOGSPLIT_COMPRESSOR_GROUP: z.string().min(1).default('logsplit-compressor'),
-  LOGSPLIT_SEGMENT_MAX_BYTES: int(1024).default(64 * 1024 * 1024),
-  /** Few large files: an app that logs all the time gets two objects per hour per writer slot. */
-  LOGSPLIT_SEGMENT_MAX_AGE_MS: int(1000).default(30 * 60_000),
   LOGSPLIT_MAX_MEMBER_BYTES: int(1024).default(4 * 1024 * 1024),
   /** An app's chunks are gathered across batches into blocks of about this many raw bytes... */
   LOGSPLIT_BLOCK_BYTES: int(1024).default(1024 * 1024),

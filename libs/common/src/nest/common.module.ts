@@ -7,6 +7,7 @@ import { LeaseSemaphore } from '../redis';
 import { HealthState } from '../health';
 import { createStorageDriver } from '../storage';
 import { Metrics } from '../telemetry';
+import { StageEvents } from '../events';
 import { KafkaProducerService } from './kafka-producer.service';
 import { RedisConnection } from './redis-connection';
 import { CODEC, KAFKA, LOGSPLIT_CONFIG, REDIS, STORAGE } from './tokens';
@@ -43,6 +44,11 @@ export class CommonModule {
             config.observability.appLabelLimit,
             config.observability.appLabelAllowList,
           ),
+      },
+      {
+        provide: StageEvents,
+        inject: [Metrics],
+        useFactory: (metrics: Metrics) => new StageEvents(metrics, config.service),
       },
       { provide: HealthState, useValue: opts.runtime?.health ?? new HealthState([]) },
       {

@@ -4,3 +4,4 @@ export * from './segment-files';
 export * from './segment-meta';
 export * from './segment-event';
 export * from './spool-layout';
+export * from './segment-policy';

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -13,24 +14,34 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GzipCodec } from '@logsplit/common/codec';
-import type { LeaseSemaphore } from '@logsplit/common/redis';
-import { loadConfig, LogsplitConfig } from '@logsplit/common/config';
 import {
+  GzipCodec,
+  loadConfig,
+  LogsplitConfig,
   BlockInput,
   readSegment,
   sealSegment,
   SegmentMeta,
   SpoolLayout,
-} from '@logsplit/common/spool';
-import { FsStorageDriver, ObjectInfo, PutOptions, StorageDriver } from '@logsplit/common/storage';
-import { Metrics } from '@logsplit/common/telemetry';
-import { SegmentWriter } from '../../compressor/src/segment-writer';
+  ManifestEntry,
+  SEGMENT_FILES,
+  dataFileName,
+  FsStorageDriver,
+  ObjectInfo,
+  PutOptions,
+  StorageDriver,
+  Metrics,
+  StageEvents,
+} from '@logsplit/common';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
 import { CompressorCommits } from './compressor-commits';
 import { buildIndexEntry, IndexEntry } from './index-entry';
-import { UploadService } from './upload.service';
+import { CommitWaits } from './commit-waits';
+import { SegmentUpload } from './segment-upload';
+import { SpoolSweeper } from './spool-sweeper';
+import { UploadPass } from './upload-pass';
+import { UploaderSpool } from './uploader-spool';
 
 const APP = 'app1';
 const T0 = Date.UTC(2024, 4, 6, 7, 8, 9);
@@ -84,7 +95,7 @@ let layout: SpoolLayout;
 let store: FsStorageDriver;
 let semaphore: FakeSemaphore;
 let commits: FakeCommits;
-let service: UploadService;
+let service: Uploader;
 const codec = new GzipCodec();
 
 beforeAll(() => {
@@ -108,19 +119,81 @@ beforeEach(() => {
   service = newService(store);
 });
 
-function newService(s: StorageDriver, c: LogsplitConfig = config): UploadService {
-  return new UploadService(c, s, semaphore as unknown as LeaseSemaphore, commits);
+const quiet = { log: () => {}, warn: () => {}, error: () => {} };
+
+/** The uploader's roles, wired as UploaderModule wires them. */
+interface Uploader {
+  apps: UploaderSpool['apps'];
+  sealedSegmentIds: UploaderSpool['sealedSegmentIds'];
+  upload: SegmentUpload['upload'];
+  sealDue: SpoolSweeper['sealDue'];
+  pass: UploadPass['pass'];
+}
+
+function newService(
+  s: StorageDriver,
+  c: LogsplitConfig = config,
+  metrics = new Metrics('uploader', 0),
+): Uploader {
+  const events = new StageEvents(metrics, quiet);
+  const spool = new UploaderSpool(c.spoolDir);
+  const waits = new CommitWaits(events, c.segments.writerGroup);
+  const opts = { prefix: c.store.prefix, lockTtlMs: c.segments.lockTtlMs };
+  const upload = new SegmentUpload(opts, s, semaphore, commits, spool, waits, events);
+  const sweeper = new SpoolSweeper(c.segments, semaphore, spool, events);
+  const pass = new UploadPass(c.uploader.concurrency, spool, sweeper, upload, waits, events);
+  return {
+    apps: () => spool.apps(),
+    sealedSegmentIds: (app) => spool.sealedSegmentIds(app),
+    upload: (app, id, snapshot) => upload.upload(app, id, snapshot),
+    sealDue: (app, now) => sweeper.sealDue(app, now),
+    pass: () => pass.pass(),
+  };
 }
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-function writer(now = T0): SegmentWriter {
-  return new SegmentWriter(
-    layout,
-    codec,
-    { maxBytes: 1024 * 1024, maxAgeMs: MAX_AGE_MS, fsync: false },
-    'compressor-test',
-    () => now,
-  );
+/**
+ * Appends one block to the open segment of (app, slot) the way the compressor's writer lays it
+ * out (meta.json, data file, manifest line); an open segment past the age is sealed first.
+ */
+async function appendBlock(
+  app: string,
+  slot: number,
+  block: Buffer,
+  info: Omit<ManifestEntry, 'offset' | 'length' | 'appendedAt'>,
+  now: number,
+): Promise<string> {
+  const dir = layout.openDir(app, slot);
+  let segment = await readSegment(dir);
+  if (segment && now - segment.meta.createdAt >= MAX_AGE_MS) {
+    await sealSegment(layout, segment);
+    segment = undefined;
+  }
+  let meta = segment?.meta;
+  if (!meta) {
+    const stamp = new Date(now)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const segmentId = `${stamp}-s${slot}-${randomBytes(4).toString('hex')}`;
+    const createdBy = 'compressor-test';
+    meta = {
+      segmentId,
+      app,
+      slot,
+      codec: 'gzip',
+      extension: codec.extension,
+      createdAt: now,
+      createdBy,
+    };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, SEGMENT_FILES.meta), JSON.stringify(meta));
+  }
+  const offset = segment?.committedBytes ?? 0;
+  const entry: ManifestEntry = { offset, length: block.length, appendedAt: now, ...info };
+  appendFileSync(join(dir, dataFileName(meta.extension)), block);
+  appendFileSync(join(dir, SEGMENT_FILES.manifest), JSON.stringify(entry) + '\n');
+  return meta.segmentId;
 }
 
 let nextOffset = 0;
@@ -132,13 +205,12 @@ async function openSegment(
   now = T0,
   inputs: (BlockInput | undefined)[] = [],
 ): Promise<string> {
-  const w = writer(now);
   let id = '';
   for (const [i, t] of texts.entries()) {
     const records = t.split('\n').length - 1;
     const first = nextOffset;
     nextOffset += records;
-    const out = await w.append(
+    id = await appendBlock(
       app,
       slot,
       await codec.compress(Buffer.from(t)),
@@ -157,9 +229,8 @@ async function openSegment(
         ],
         ...(inputs[i] && { input: inputs[i] }),
       },
-      async () => {},
+      now,
     );
-    id = out.segmentId;
   }
   return id;
 }
@@ -187,7 +258,7 @@ async function storedKeys(): Promise<string[]> {
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-describe('UploadService.upload', () => {
+describe('SegmentUpload.upload', () => {
   it('uploads the data file, writes the index entry, then deletes the local segment', async () => {
     const texts = ['a\nb\n', 'c\n', 'd\ne\nf\n'];
     const id = await sealedSegment(texts);
@@ -403,7 +474,7 @@ describe('UploadService.upload', () => {
   });
 });
 
-describe('UploadService.sealDue', () => {
+describe('SpoolSweeper.sealDue', () => {
   it('seals an open segment that is old enough, not a fresh one', async () => {
     const id = await openSegment(['x\n']);
     expect(await service.sealDue(APP, T0 + MAX_AGE_MS - 1)).toBe(0);
@@ -468,7 +539,7 @@ describe('UploadService.sealDue', () => {
   it('seals a segment that reached the size limit whatever its age', async () => {
     const big = newService(store, {
       ...config,
-      compressor: { ...config.compressor, segmentMaxBytes: 10 },
+      segments: { ...config.segments, maxBytes: 10 },
     });
     await openSegment(['0123456789abcdef\n']);
     expect(await big.sealDue(APP, T0)).toBe(1);
@@ -479,7 +550,7 @@ describe('UploadService.sealDue', () => {
   });
 });
 
-describe('UploadService.pass', () => {
+describe('UploadPass.pass', () => {
   it('seals due segments and uploads every sealed one of every app', async () => {
     const a = await sealedSegment(['a\n'], 'app-a', 0);
     await openSegment(['b\n'], 'app-b', 1);
@@ -550,13 +621,7 @@ describe('UploadService.pass', () => {
       },
     });
     const metrics = new Metrics('uploader', 0);
-    const s = new UploadService(
-      config,
-      slow,
-      semaphore as unknown as LeaseSemaphore,
-      commits,
-      metrics,
-    );
+    const s = newService(slow, config, metrics);
 
     expect(await s.pass()).toEqual({ sealed: 6, uploaded: 6, waiting: 0, failed: 0 });
     expect(most).toBeGreaterThan(1);
@@ -576,7 +641,7 @@ describe('UploadService.pass', () => {
   });
 });
 
-describe('UploadService: the commit gate', () => {
+describe('SegmentUpload: the commit gate', () => {
   const input = (offsets: number[], partition = 3): BlockInput => ({
     topic: 'logs.by-app',
     partition,

@@ -1,15 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { KafkaMessage } from 'kafkajs';
+import { KafkaMessage, Message } from 'kafkajs';
 import {
   BackpressureError,
+  DLQ_HEADERS,
   encodeChunkHeaders,
   KafkaBatch,
-  KafkaProducerService,
   Lease,
   LeaseLostError,
   LeaseSemaphore,
@@ -21,22 +21,32 @@ import {
   readSegment,
   SegmentState,
   SpoolLayout,
+  StageEvents,
+  GzipCodec,
 } from '@logsplit/common';
-import { GzipCodec } from '@logsplit/common/codec';
-import { AppendService, Drainers } from './append.service';
+import { AppendController, Drainers } from './append.controller';
+import { SpoolRoom } from './append-backpressure';
+import { AppendRunner } from './append-runner';
+import { BlockAppender } from './block-appender';
+import { ChunkIntake } from './chunk-intake';
+import { Gathering } from './gathering';
+import { GatheringClock } from './gathering-clock';
+import { OffsetCommitter } from './offset-committer';
 import { PartitionGuard } from './partition-guard';
+import { SegmentAnnouncer } from './segment-announcer';
 import { SegmentWriter } from './segment-writer';
 
 const TOPIC = 'by-app';
 const PARTITION = 2;
 const codec = new GzipCodec(1);
+const quiet = { log: () => {}, warn: () => {}, error: () => {} };
 
 beforeAll(() => {
   Logger.overrideLogger(false);
 });
 
 let root: string;
-beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'append-service-'))));
+beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'append-controller-'))));
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 function config(env: Record<string, string> = {}) {
@@ -64,17 +74,21 @@ function lease(resource: string, assertHeld = async () => {}): Lease {
 }
 
 interface Rig {
-  service: AppendService;
+  controller: AppendController;
   /** Appends everything gathered and commits, as the transport's drain on shutdown does. */
   settle: () => Promise<void>;
   /** Replaces the partition lease's fencing check (e.g. to lose it at a given moment). */
   partitionCheck: { fn: () => Promise<void> };
   writer: SegmentWriter;
+  /** Messages produced: dead letters and segment events. */
+  sent: { topic: string; messages: Message[] }[];
+  producer: { send: jest.Mock };
 }
 
-/** One compressor process: its own guard and memory, the shared spool under `root`. */
+/** One compressor process, its roles wired as the module wires them; the spool under `root`. */
 function compressor(env: Record<string, string> = {}, redisStatus = 'ready'): Rig {
   const cfg = config(env);
+  const { compressor: opts, segments } = cfg;
   const layout = new SpoolLayout(root);
   const partitionCheck = { fn: async () => {} };
   const semaphore = {
@@ -88,33 +102,45 @@ function compressor(env: Record<string, string> = {}, redisStatus = 'ready'): Ri
   const writer = new SegmentWriter(
     layout,
     codec,
-    { maxBytes: 1 << 20, maxAgeMs: 60_000, fsync: false },
+    {
+      maxBytes: env.LOGSPLIT_SEGMENT_MAX_BYTES ? segments.maxBytes : 1 << 20,
+      maxAgeMs: 60_000,
+      fsync: false,
+    },
     'test',
   );
-  const producer = { send: jest.fn(async () => undefined) } as unknown as KafkaProducerService;
+  const sent: Rig['sent'] = [];
+  const producer = { send: jest.fn(async (r: Rig['sent']) => void sent.push(...r)) };
+  const events = new StageEvents(new Metrics('compressor', 0), quiet);
   const guard = new PartitionGuard(cfg, semaphore, layout, new PartitionAssignment());
-  const redis = { status: redisStatus } as unknown as Redis;
+  const committer = new OffsetCommitter(new SegmentAnnouncer(producer, 'segments', events), events);
+  const appender = new BlockAppender(codec, semaphore, writer, events, {
+    ...segments,
+    ...opts,
+  });
+  const runner = new AppendRunner(opts.concurrency, appender, committer, events);
+  const gathering = new Gathering(opts, runner, committer);
+  const clock = new GatheringClock(opts, gathering, runner, committer, guard, events);
   const drainers: Drainers = [];
-  const service = new AppendService(
-    cfg,
-    codec,
-    semaphore,
-    writer,
-    producer,
-    new Metrics('compressor', 0),
+  const controller = new AppendController(
+    new SpoolRoom(root, opts.spoolMinFreeBytes, { status: redisStatus }),
     guard,
-    redis,
+    new ChunkIntake(producer, 'dlq', events),
+    gathering,
+    runner,
+    committer,
+    clock,
     new PartitionAssignment(),
     drainers,
   );
-  service.onModuleInit();
-  running.push(service);
+  controller.onModuleInit();
+  running.push(controller);
   const settle = () => drainers[0](() => false);
-  return { service, settle, partitionCheck, writer };
+  return { controller, settle, partitionCheck, writer, sent, producer };
 }
 
-const running: AppendService[] = [];
-afterEach(() => running.splice(0).forEach((s) => s.onApplicationShutdown()));
+const running: AppendController[] = [];
+afterEach(() => running.splice(0).forEach((c) => c.onApplicationShutdown()));
 
 /** `n` chunks at offsets first.., spread over `apps` apps, each with 3 records naming it. */
 function batch(first: number, n: number, apps = 3, commits: string[] = []): KafkaBatch {
@@ -194,10 +220,10 @@ async function manifestInputs(): Promise<number[]> {
   return offsets.sort((a, b) => a - b);
 }
 
-describe('AppendService: each chunk appended exactly once', () => {
+describe('AppendController: each chunk appended exactly once', () => {
   it('records the by-app offsets of every block in its manifest line', async () => {
     const rig = compressor();
-    await rig.service.appendBatch(batch(10, 9));
+    await rig.controller.handle(batch(10, 9));
     await rig.settle();
     expect(await manifestInputs()).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18]);
     expect(await spoolLines()).toEqual(expected(10, 9));
@@ -205,8 +231,8 @@ describe('AppendService: each chunk appended exactly once', () => {
 
   it('gathers an app across batches into one block', async () => {
     const rig = compressor({ LOGSPLIT_MAX_MEMBER_BYTES: String(1 << 20) });
-    await rig.service.appendBatch(batch(0, 6));
-    await rig.service.appendBatch(batch(6, 6));
+    await rig.controller.handle(batch(0, 6));
+    await rig.controller.handle(batch(6, 6));
     await rig.settle();
     expect(await spoolLines()).toEqual(expected(0, 12));
     const layout = new SpoolLayout(root);
@@ -221,7 +247,7 @@ describe('AppendService: each chunk appended exactly once', () => {
     const b = batch(0, 30, 3, commits);
     const first = b.messages[0];
     first.value = Buffer.concat([first.value!, Buffer.from(`${'x'.repeat(2000)}\n`)]);
-    await rig.service.appendBatch(b);
+    await rig.controller.handle(b);
     await waitUntil(() => commits.length > 0 || undefined);
     // Offset 1 (app-1) is not durable yet: nothing past it may be committed.
     expect(commits).toEqual(['1']);
@@ -233,7 +259,7 @@ describe('AppendService: each chunk appended exactly once', () => {
   it('appends everything of a partition that went quiet without waiting out the linger', async () => {
     const rig = compressor({ LOGSPLIT_BLOCK_LINGER_MS: '600000', LOGSPLIT_BLOCK_IDLE_MS: '200' });
     const commits: string[] = [];
-    await rig.service.appendBatch(batch(0, 6, 3, commits));
+    await rig.controller.handle(batch(0, 6, 3, commits));
     expect(await spoolLines()).toEqual([]); // small and young: gathered
     await waitUntil(() => (commits.at(-1) === '6' ? true : undefined));
     expect(await spoolLines()).toEqual(expected(0, 6));
@@ -241,28 +267,28 @@ describe('AppendService: each chunk appended exactly once', () => {
 
   it('takes a batch fetched again (rebalance kept the partition) in only once', async () => {
     const rig = compressor();
-    await rig.service.appendBatch(batch(0, 6));
-    await rig.service.appendBatch(batch(0, 9)); // from the committed offset again
+    await rig.controller.handle(batch(0, 6));
+    await rig.controller.handle(batch(0, 9)); // from the committed offset again
     await rig.settle();
     expect(await spoolLines()).toEqual(expected(0, 9));
   });
 
   it('appends nothing when a new process replays a batch that was durable but not committed', async () => {
     const first = compressor();
-    await first.service.appendBatch(batch(0, 12));
+    await first.controller.handle(batch(0, 12));
     await first.settle();
     const second = compressor();
-    await second.service.appendBatch(batch(0, 12));
+    await second.controller.handle(batch(0, 12));
     await second.settle();
     expect(await spoolLines()).toEqual(expected(0, 12));
   });
 
   it('appends only the unheld rest of a replay that starts and ends elsewhere', async () => {
     const first = compressor();
-    await first.service.appendBatch(batch(0, 6));
+    await first.controller.handle(batch(0, 6));
     await first.settle();
     const second = compressor();
-    await second.service.appendBatch(batch(3, 8)); // offsets 3..10
+    await second.controller.handle(batch(3, 8)); // offsets 3..10
     await second.settle();
     expect(await spoolLines()).toEqual(expected(0, 11));
     expect(await manifestInputs()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -278,7 +304,7 @@ describe('AppendService: each chunk appended exactly once', () => {
       if (++calls === 2) throw new Error('seal failed');
       return outcome;
     });
-    await rig.service.appendBatch(batch(0, 12));
+    await rig.controller.handle(batch(0, 12));
     await rig.settle(); // the failed app is retried
     expect(calls).toBeGreaterThan(2);
     expect(await spoolLines()).toEqual(expected(0, 12));
@@ -288,11 +314,11 @@ describe('AppendService: each chunk appended exactly once', () => {
     const rig = compressor();
     const append = rig.writer.append.bind(rig.writer);
     const spy = jest.spyOn(rig.writer, 'append').mockRejectedValue(new Error('disk gone'));
-    await rig.service.appendBatch(batch(0, 3));
+    await rig.controller.handle(batch(0, 3));
     await rig.settle();
-    await expect(rig.service.appendBatch(batch(3, 3))).rejects.toThrow('disk gone');
+    await expect(rig.controller.handle(batch(3, 3))).rejects.toThrow('disk gone');
     spy.mockImplementation(append);
-    await rig.service.appendBatch(batch(3, 3)); // the transport's retry
+    await rig.controller.handle(batch(3, 3)); // the transport's retry
     await rig.settle();
     expect(await spoolLines()).toEqual(expected(0, 6));
   });
@@ -307,7 +333,7 @@ describe('AppendService: each chunk appended exactly once', () => {
       }
     };
     let lost = 0;
-    await rig.service.appendBatch(batch(0, 1, 1));
+    await rig.controller.handle(batch(0, 1, 1));
     await waitUntil(() => lost || undefined);
     expect(await spoolLines()).toEqual([]); // the block's data is a torn tail, not committed
     await rig.settle();
@@ -315,10 +341,43 @@ describe('AppendService: each chunk appended exactly once', () => {
   });
 });
 
-describe('AppendService: backpressure', () => {
+describe('AppendController: segment events', () => {
+  it('announces a sealed segment only once the offsets that fill it are committed', async () => {
+    const rig = compressor({ LOGSPLIT_SEGMENT_MAX_BYTES: '1024', LOGSPLIT_BLOCK_LINGER_MS: '0' });
+    const commits: string[] = [];
+    const committedAtAnnounce: (string | undefined)[] = [];
+    rig.producer.send.mockImplementation(async (r: Rig['sent']) => {
+      if (r[0].topic === 'segments') committedAtAnnounce.push(commits.at(-1));
+      rig.sent.push(...r);
+    });
+    const b = batch(0, 3, 1, commits);
+    // Incompressible: the block outgrows the segment's 1 KiB and seals it.
+    b.messages[0].value = Buffer.from(`${randomBytes(2048).toString('hex')}\n`);
+    await rig.controller.handle(b);
+    await rig.settle();
+    const announced = rig.sent.filter((r) => r.topic === 'segments');
+    expect(announced.length).toBeGreaterThan(0);
+    expect(committedAtAnnounce).toEqual(announced.map(() => '3'));
+  });
+
+  it('sends a chunk that is not valid to the dead-letter topic and commits past it', async () => {
+    const rig = compressor();
+    const commits: string[] = [];
+    const b = batch(0, 3, 3, commits);
+    b.messages[1].key = Buffer.from('another-app');
+    await rig.controller.handle(b);
+    await rig.settle();
+    const dead = rig.sent.filter((r) => r.topic === 'dlq').flatMap((r) => r.messages);
+    expect(dead.map((m) => m.headers?.[DLQ_HEADERS.sourceOffset])).toEqual(['1']);
+    expect(commits.at(-1)).toBe('3');
+    expect((await spoolLines()).length).toBe(6);
+  });
+});
+
+describe('AppendController: backpressure', () => {
   it('pauses with reason spool when free space is below LOGSPLIT_SPOOL_MIN_FREE_BYTES', async () => {
     const rig = compressor({ LOGSPLIT_SPOOL_MIN_FREE_BYTES: String(Number.MAX_SAFE_INTEGER) });
-    const err = await rig.service.appendBatch(batch(0, 3)).catch((e: unknown) => e);
+    const err = await rig.controller.handle(batch(0, 3)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackpressureError);
     expect(err).toMatchObject({ reason: 'spool' });
     expect((err as Error).message).toMatch(/LOGSPLIT_SPOOL_MIN_FREE_BYTES/);
@@ -333,9 +392,9 @@ describe('AppendService: backpressure', () => {
         path: join(root, 'x'),
       }),
     );
-    await rig.service.appendBatch(batch(0, 3));
+    await rig.controller.handle(batch(0, 3));
     await rig.settle();
-    await expect(rig.service.appendBatch(batch(3, 3))).rejects.toMatchObject({
+    await expect(rig.controller.handle(batch(3, 3))).rejects.toMatchObject({
       name: 'BackpressureError',
       reason: 'spool',
     });
@@ -343,7 +402,7 @@ describe('AppendService: backpressure', () => {
 
   it('pauses with reason redis, before touching the spool, while Redis is not connected', async () => {
     const rig = compressor({}, 'reconnecting');
-    await expect(rig.service.appendBatch(batch(0, 3))).rejects.toMatchObject({
+    await expect(rig.controller.handle(batch(0, 3))).rejects.toMatchObject({
       name: 'BackpressureError',
       reason: 'redis',
       message: expect.stringMatching(/Redis is unreachable.*reconnecting/) as string,
@@ -356,17 +415,17 @@ describe('AppendService: backpressure', () => {
     jest
       .spyOn(down.writer, 'append')
       .mockRejectedValue(new LockTimeoutError('app:x', 1, 10, new Error('Connection is closed.')));
-    await down.service.appendBatch(batch(0, 3));
+    await down.controller.handle(batch(0, 3));
     await down.settle();
-    await expect(down.service.appendBatch(batch(3, 3))).rejects.toMatchObject({
+    await expect(down.controller.handle(batch(3, 3))).rejects.toMatchObject({
       name: 'BackpressureError',
       reason: 'redis',
     });
     const busy = compressor();
     jest.spyOn(busy.writer, 'append').mockRejectedValue(new LockTimeoutError('app:x', 1, 10));
-    await busy.service.appendBatch(batch(0, 3));
+    await busy.controller.handle(batch(0, 3));
     await busy.settle();
-    await expect(busy.service.appendBatch(batch(3, 3))).rejects.toBeInstanceOf(LockTimeoutError);
+    await expect(busy.controller.handle(batch(3, 3))).rejects.toBeInstanceOf(LockTimeoutError);
   });
 
   it('waits for appends while more than LOGSPLIT_COMPRESSOR_BUFFER_BYTES are gathered', async () => {
@@ -374,7 +433,7 @@ describe('AppendService: backpressure', () => {
     const big = batch(0, 1, 1);
     big.messages[0].value = Buffer.alloc(3 << 19, 'x\n'); // 1.5 MiB of one app
     const append = jest.spyOn(rig.writer, 'append');
-    await rig.service.appendBatch(big);
+    await rig.controller.handle(big);
     expect(append).toHaveBeenCalled(); // appended before the call returned, not lingering
   });
 });
