@@ -2,6 +2,7 @@
 const moduleNameMapper = {
   '^@logsplit/common$': '<rootDir>/libs/common/src',
   '^@logsplit/common/(.*)$': '<rootDir>/libs/common/src/$1',
+  '^@logsplit/kafkajs-patches$': '<rootDir>/libs/kafkajs-patches/src',
 };
 // Transpile only (isolatedModules in tsconfig): type errors are tsc's job in lint/build.
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
@@ -22,11 +23,9 @@ module.exports = {
       testEnvironment: 'node',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
-      // Test readers (readTopic, ...) must drop aborted transactions the way the services do.
-      moduleNameMapper: {
-        ...moduleNameMapper,
-        '^\\./filterAbortedMessages$': '<rootDir>/test/support/kafkajs-read-committed.ts',
-      },
+      moduleNameMapper,
+      // Test clients run kafkajs patched as the services do (read_committed, produce encoder).
+      setupFiles: ['<rootDir>/test/support/kafkajs-patches.ts'],
       transform,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: kafkajs patched before anything loads it (libs/kafkajs-patches).
+import '@logsplit/kafkajs-patches/install';
 import { Command } from 'commander';
 import { registerApps } from './apps.command';
 import { registerHealth } from './health.command';

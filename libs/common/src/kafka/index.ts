@@ -8,5 +8,3 @@ export * from './partition-assignment';
 export * from './partition-pause';
 export * from './partition-transactions';
 export * from './pause-reason';
-export * from './read-committed';
-export * from './kafkajs-module-swap';
