@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { md5Hex } from './md5';
-import { readAll } from './read-all';
 import {
   ChecksumMismatchError,
   InvalidRangeError,
+  md5Hex,
   NotFoundError,
   ObjectExistsError,
+  readAll,
   StorageDriver,
-} from './storage-driver';
+} from '@logsplit/common/storage';
 
 export interface ContractOptions {
   /** Keys per list page, where the driver pages (small values exercise continuation). */
