@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildIndexEntry, IndexEntry } from '@logsplit/common/archive';
 import { GzipCodec } from '@logsplit/common/codec';
 import type { LeaseSemaphore } from '@logsplit/common/redis';
 import { loadConfig, LogsplitConfig } from '@logsplit/common/config';
@@ -29,7 +30,6 @@ import { SegmentWriter } from '../../compressor/src/segment-writer';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
 import { CompressorCommits } from './compressor-commits';
-import { buildIndexEntry, IndexEntry } from './index-entry';
 import { UploadService } from './upload.service';
 
 const APP = 'app1';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   ATTRS,
   boundedLinks,
+  buildIndexEntry,
   crashPoint,
   ObjectExistsError,
   ObjectInfo,
@@ -32,13 +33,13 @@ import {
   sealSegment,
   segmentObjectKey,
   SpoolLayout,
+  sameIndexEntry,
   StorageDriver,
 } from '@logsplit/common';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, firstUncommittedBlock, inputTopics } from './commit-gate';
 import { CommitWaits } from './commit-waits';
 import { CompressorCommits } from './compressor-commits';
-import { buildIndexEntry, sameIndexEntry } from './index-entry';
 import { mayBeDue, probeOpenSlot } from './open-slot-probe';
 import { SegmentRef, uploadEach } from './upload-each';
 import { UPLOAD_STORE } from './upload-store';
