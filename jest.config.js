@@ -4,6 +4,7 @@ const moduleNameMapper = {
   '^@logsplit/common/(.*)$': '<rootDir>/libs/common/src/$1',
   '^@logsplit/kafkajs-patches$': '<rootDir>/libs/kafkajs-patches/src',
   '^@logsplit/testing$': '<rootDir>/libs/testing/src',
+  '^@logsplit/workload$': '<rootDir>/libs/workload/src',
 };
 // Transpile only (isolatedModules in tsconfig): type errors are tsc's job in lint/build.
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };

@@ -10,7 +10,7 @@ import {
   waitForArchive,
 } from './support/pipeline';
 import { RunningService, startService } from './support/services';
-import { generateGoodRecords } from '../apps/cli/src/workload';
+import { generateGoodRecords } from '@logsplit/workload';
 import { badRecords } from './support/bad-records';
 
 const RECORDS = 50_000;

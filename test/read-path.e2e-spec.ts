@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { OssTestServer } from '@logsplit/testing';
-import { generateGoodRecords } from '../apps/cli/src/workload';
+import { generateGoodRecords } from '@logsplit/workload';
 import { readIndexEntries } from './support/archive';
 import {
   createTopics,

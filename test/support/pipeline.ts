@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
-import { generateGoodRecords } from '../../apps/cli/src/workload';
+import { generateGoodRecords } from '@logsplit/workload';
 import { readIndexEntries } from './archive';
 
 /** A private pipeline: its own topics, groups, spool and bucket, on the shared test broker. */

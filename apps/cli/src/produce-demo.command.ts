@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '@logsplit/common/config';
-import { generateGoodRecords, loadSampleLines } from './workload';
+import { generateGoodRecords, loadSampleLines } from '@logsplit/workload';
 
 export interface ProduceDemoOptions {
   rate: string;
