@@ -15,7 +15,7 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      roots: ['<rootDir>/apps', '<rootDir>/libs'],
+      roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/eslint'],
       testMatch: ['**/*.spec.ts'],
       moduleNameMapper,
       transform,

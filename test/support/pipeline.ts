@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
+import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka';
 import { generateGoodRecords } from '@logsplit/workload';
 import { readIndexEntries } from './archive';
 

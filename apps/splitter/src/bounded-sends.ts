@@ -1,4 +1,4 @@
-import type { TopicMessages } from '@logsplit/common/kafka/producer';
+import type { TopicMessages } from '@logsplit/common/kafka';
 
 /**
  * Most bytes one produce request of the splitter carries. kafkajs puts every message a request

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DLQ_HEADERS, encodeChunkHeaders, type DlqReason } from '@logsplit/common/chunk';
-import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
+import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka';
 import {
   validateAppId,
   type AppIdExtractor,

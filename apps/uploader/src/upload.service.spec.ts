@@ -26,6 +26,7 @@ import {
 } from '@logsplit/common/spool';
 import { FsStorageDriver, ObjectInfo, PutOptions, StorageDriver } from '@logsplit/common/storage';
 import { Metrics } from '@logsplit/common/telemetry';
+// eslint-disable-next-line no-restricted-imports -- until the segment lifecycle moves to libs (issue 12)
 import { SegmentWriter } from '../../compressor/src/segment-writer';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
