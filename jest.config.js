@@ -26,7 +26,7 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
       moduleNameMapper,
-      // Test clients run kafkajs patched as the services do (read_committed, produce encoder).
+      // Test readers drop aborted transactions as the services do (kafkajs' read_committed patch).
       setupFiles: ['<rootDir>/test/support/kafkajs-patches.ts'],
       transform,
       globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -57,7 +57,7 @@ describe('kafkajs patches', () => {
     });
   });
 
-  it('patches the kafkajs of these tests too (jest setup)', () => {
+  it('patches the read_committed filter of these tests too (jest setup)', () => {
     /* eslint-disable-next-line @typescript-eslint/no-require-imports -- the module kafkajs loads */
     expect(require('kafkajs/src/consumer/filterAbortedMessages')).toBe(filterAbortedMessages);
   });
