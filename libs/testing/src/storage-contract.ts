@@ -1,3 +1,6 @@
+/// <reference types="jest" />
+// The contract suite runs under jest; this reference lets harnesses built with types: ["node"]
+// (test/chaos, bench) compile the @logsplit/testing barrel too.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
