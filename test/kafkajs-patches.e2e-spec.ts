@@ -41,7 +41,10 @@ describe('kafkajs patches', () => {
     expect(apps).toEqual(expect.arrayContaining(['cli', 'compressor', 'splitter', 'uploader']));
     for (const app of apps) {
       const main = readFileSync(join(DIST, 'apps', app, 'src/main.js'), 'utf8');
-      const requires = [...main.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+      // The CLI first refuses an old node (require-node loads nothing else).
+      const requires = [...main.matchAll(/require\("([^"]+)"\)/g)]
+        .map((m) => m[1])
+        .filter((r) => r !== './require-node');
       expect([app, requires[0]]).toEqual([app, '../../../libs/kafkajs-patches/src/install.js']);
     }
   });

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './config-error';
 import { Env, envSchema } from './env-schema';
+import { envForService, ossFromEnv, ossProblems, OssSettings } from './oss-settings';
+import { isSecretSetting, rememberSecrets, resolveSecretFiles } from './secrets';
 import type { SamplerName } from '../telemetry/sampler';
 
 export type CodecName = 'gzip' | 'zstd';
@@ -28,14 +30,7 @@ export interface StoreConfig {
   fsRoot: string;
   /** Retries of failed store requests (the uploader's RetryingStorageDriver). */
   retry: { retries: number; baseDelayMs: number; maxDelayMs: number };
-  oss?: {
-    endpoint: string;
-    region?: string;
-    bucket: string;
-    accessKeyId: string;
-    accessKeySecret: string;
-    timeoutMs: number;
-  };
+  oss?: OssSettings;
 }
 
 export interface LogsplitConfig {
@@ -121,14 +116,22 @@ const CHUNK_OVERHEAD_BYTES = 1;
  * Reads and validates every setting. Throws ConfigError listing each bad variable by name;
  * a service calls this before it connects to anything.
  */
-export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env): LogsplitConfig {
+export function loadConfig(
+  service: string,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): LogsplitConfig {
+  const { env, problems: secretProblems } = resolveSecretFiles(envForService(service, processEnv));
+  rememberSecrets(env);
+  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = i.path.join('.');
         const value = env[name];
-        return `${name}: ${i.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+        const shown =
+          value === undefined || isSecretSetting(name) ? '' : ` (got ${JSON.stringify(value)})`;
+        return `${name}: ${i.message}${shown}`;
       }),
     );
   }
@@ -172,17 +175,7 @@ export function loadConfig(service: string, env: NodeJS.ProcessEnv = process.env
         baseDelayMs: e.LOGSPLIT_STORE_RETRY_BASE_MS,
         maxDelayMs: e.LOGSPLIT_STORE_RETRY_MAX_MS,
       },
-      oss:
-        e.LOGSPLIT_STORE_DRIVER === 'oss'
-          ? {
-              endpoint: e.OSS_ENDPOINT!,
-              region: e.OSS_REGION,
-              bucket: e.OSS_BUCKET!,
-              accessKeyId: e.OSS_ACCESS_KEY_ID!,
-              accessKeySecret: e.OSS_ACCESS_KEY_SECRET!,
-              timeoutMs: e.OSS_TIMEOUT_MS,
-            }
-          : undefined,
+      oss: e.LOGSPLIT_STORE_DRIVER === 'oss' ? ossFromEnv(e) : undefined,
     },
     splitter: {
       group: e.LOGSPLIT_SPLITTER_GROUP,
@@ -249,16 +242,7 @@ function crossFieldProblems(e: Env): string[] {
       `LOGSPLIT_CODEC_LEVEL: ${e.LOGSPLIT_CODEC} takes a level from ${range.min} to ${range.max} (got ${e.LOGSPLIT_CODEC_LEVEL})`,
     );
   }
-  if (e.LOGSPLIT_STORE_DRIVER === 'oss') {
-    for (const name of [
-      'OSS_ENDPOINT',
-      'OSS_BUCKET',
-      'OSS_ACCESS_KEY_ID',
-      'OSS_ACCESS_KEY_SECRET',
-    ] as const) {
-      if (!e[name]) problems.push(`${name}: required when LOGSPLIT_STORE_DRIVER=oss`);
-    }
-  }
+  if (e.LOGSPLIT_STORE_DRIVER === 'oss') problems.push(...ossProblems(e));
   if (e.LOGSPLIT_APP_ID_SOURCE === 'regex') {
     if (!e.LOGSPLIT_APP_ID_REGEX) {
       problems.push('LOGSPLIT_APP_ID_REGEX: required when LOGSPLIT_APP_ID_SOURCE=regex');

@@ -1,3 +1,5 @@
 export * from './config';
 export * from './config-error';
 export { envSchema } from './env-schema';
+export * from './secrets';
+export * from './oss-settings';

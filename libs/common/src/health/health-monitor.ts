@@ -45,7 +45,11 @@ export class HealthMonitor {
           await withTimeout(probe(), this.opts.timeoutMs, component);
           this.state.set(component, true);
         } catch (err) {
-          this.state.set(component, false);
+          const reason = reasonOf(err);
+          if (reason !== this.state.reason(component)) {
+            this.log.warn(`${component} NOT_SERVING: ${reason}`);
+          }
+          this.state.set(component, false, reason);
           this.log.debug(`${component} probe failed: ${String(err)}`);
         } finally {
           this.running.delete(component);
@@ -54,9 +58,26 @@ export class HealthMonitor {
     );
     if (was !== this.state.serving) {
       const down = this.state.down;
+      const why = (c: HealthComponent) =>
+        this.state.reason(c) ? `${c}: ${this.state.reason(c)}` : c;
       this.log.log(
-        this.state.serving ? 'SERVING' : `NOT_SERVING (down: ${down.join(', ') || 'none'})`,
+        this.state.serving
+          ? 'SERVING'
+          : `NOT_SERVING (down: ${down.map(why).join('; ') || 'none'})`,
       );
     }
   }
+}
+
+/**
+ * Why a probe failed: the error's `reason` when it has one (a short, stable text naming the
+ * setting to fix, e.g. 'OSS_ACCESS_KEY_SECRET rejected by OSS (SignatureDoesNotMatch)'), else
+ * its message's first line, bounded.
+ */
+function reasonOf(err: unknown): string {
+  const reason = (err as { reason?: unknown } | undefined)?.reason;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  const message = err instanceof Error ? err.message : String(err);
+  const line = message.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }

@@ -13,6 +13,7 @@ export class HealthState {
   readonly implementation: HealthStatuses;
   private readonly up = new Map<HealthComponent, boolean>();
   private readonly reported = new Map<string, ServingStatus>();
+  private readonly reasons = new Map<HealthComponent, string>();
   private shuttingDown = false;
 
   constructor(readonly components: readonly HealthComponent[]) {
@@ -25,9 +26,12 @@ export class HealthState {
     for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
   }
 
-  set(component: HealthComponent, up: boolean): void {
+  /** `reason`: why a component is down, naming the setting to fix when there is one. */
+  set(component: HealthComponent, up: boolean, reason?: string): void {
     if (!this.up.has(component) || this.shuttingDown) return;
     this.up.set(component, up);
+    if (up) this.reasons.delete(component);
+    else if (reason !== undefined) this.reasons.set(component, reason);
     this.report(component, up ? 'SERVING' : 'NOT_SERVING');
     this.updateOverall();
   }
@@ -42,6 +46,11 @@ export class HealthState {
   /** Components whose last probe failed. */
   get down(): HealthComponent[] {
     return [...this.up].filter(([, up]) => !up).map(([c]) => c);
+  }
+
+  /** Why a component is down ('' when up or when no reason is known). */
+  reason(component: HealthComponent): string {
+    return this.reasons.get(component) ?? '';
   }
 
   get serving(): boolean {

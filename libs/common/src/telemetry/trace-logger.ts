@@ -1,5 +1,6 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { redactSecrets } from '../config/secrets';
 
 interface JsonLogOptions {
   context: string;
@@ -21,11 +22,14 @@ interface JsonLogLine {
 
 /**
  * Nest's JSON console logger plus the active span's trace_id and span_id, so a log line leads to
- * its trace in Jaeger and a trace to its log lines.
+ * its trace in Jaeger and a trace to its log lines; known secret values are masked.
  */
 export class TraceLogger extends ConsoleLogger {
   protected override getJsonLogObject(message: unknown, options: JsonLogOptions): JsonLogLine {
     const line: JsonLogLine = super.getJsonLogObject(message, options);
+    // Drivers' errors can quote what they were given (a URL with its password, a header).
+    if (typeof line.message === 'string') line.message = redactSecrets(line.message);
+    if (typeof line.stack === 'string') line.stack = redactSecrets(line.stack);
     const sc = trace.getActiveSpan()?.spanContext();
     if (sc && isSpanContextValid(sc)) {
       line.trace_id = sc.traceId;
