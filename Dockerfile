@@ -20,7 +20,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY libs libs
 COPY apps apps
 COPY scripts scripts
-# What scripts/build does, without bash: @logsplit/common rewritten to relative requires.
+# What scripts/build does, without bash: @logsplit/* aliases rewritten to relative requires.
+# libs/testing (test doubles) is not in the context (.dockerignore) and never compiled.
 RUN npx --no-install tsc -p tsconfig.build.json --outDir dist \
   && npx --no-install tsc-alias -p tsconfig.build.json --outDir dist \
   && find dist -name '*.map' -delete

@@ -2,6 +2,7 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { importBoundaries } from './eslint/import-boundaries.mjs';
 
 export default tseslint.config(
   {
@@ -12,6 +13,7 @@ export default tseslint.config(
       '.stack/**',
       'coverage/**',
       'eslint.config.mjs',
+      'eslint/*.mjs',
       'jest.config.js',
     ],
   },
@@ -39,4 +41,7 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  // apps never import each other, production code never imports test code, libraries are
+  // imported through their public entries (eslint/import-boundaries.mjs).
+  ...importBoundaries(),
 );

@@ -2,6 +2,9 @@
 const moduleNameMapper = {
   '^@logsplit/common$': '<rootDir>/libs/common/src',
   '^@logsplit/common/(.*)$': '<rootDir>/libs/common/src/$1',
+  '^@logsplit/kafkajs-patches$': '<rootDir>/libs/kafkajs-patches/src',
+  '^@logsplit/testing$': '<rootDir>/libs/testing/src',
+  '^@logsplit/workload$': '<rootDir>/libs/workload/src',
 };
 // Transpile only (isolatedModules in tsconfig): type errors are tsc's job in lint/build.
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
@@ -12,7 +15,7 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      roots: ['<rootDir>/apps', '<rootDir>/libs'],
+      roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/eslint'],
       testMatch: ['**/*.spec.ts'],
       moduleNameMapper,
       transform,
@@ -22,11 +25,9 @@ module.exports = {
       testEnvironment: 'node',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
-      // Test readers (readTopic, ...) must drop aborted transactions the way the services do.
-      moduleNameMapper: {
-        ...moduleNameMapper,
-        '^\\./filterAbortedMessages$': '<rootDir>/test/support/kafkajs-read-committed.ts',
-      },
+      moduleNameMapper,
+      // Test readers drop aborted transactions as the services do (kafkajs' read_committed patch).
+      setupFiles: ['<rootDir>/test/support/kafkajs-patches.ts'],
       transform,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -3,8 +3,8 @@ import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadKafkaSecurity } from '@logsplit/common/config/kafka-security';
-import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
+import { loadKafkaSecurity } from '@logsplit/common';
+import { kafkaSecurityOptions } from '@logsplit/common';
 
 const run = promisify(execFile);
 

@@ -1,3 +1,5 @@
+// First: kafkajs patched as the services run it (libs/kafkajs-patches).
+import '@logsplit/kafkajs-patches/install';
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir } from 'node:os';

@@ -5,8 +5,9 @@ import { join, resolve } from 'node:path';
  * The splitter's in-process cost alone (app id extraction, splitBatch, and encoding the chunks as
  * produce requests) on records of a workload file, for one or more builds: `node
  * <dist>/bench/micro-split.js <workload.jsonl> <dist>...`. Best of 5 rounds, so a busy machine's
- * noise shows less. A build with apps/splitter/src/produce-encoder.js encodes with it, as its
- * splitter process does; an older one with kafkajs' own encoder.
+ * noise shows less. A build with the one-pass produce encoder (libs/kafkajs-patches, or
+ * apps/splitter/src in older builds) encodes with it, as its splitter process does; an older one
+ * with kafkajs' own encoder.
  */
 interface Chunk {
   key: string;
@@ -36,12 +37,15 @@ const load = (path: string) => require(path) as SplitterModules;
 const PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
 
 /** The build's produce request encoder and framing, or kafkajs' own for a build without one. */
-function encoderOf(src: string): { v3: ProduceV3; frame: Frame; name: string } {
+function encoderOf(dist: string): { v3: ProduceV3; frame: Frame; name: string } {
   const kafkajs = (p: string): unknown => load(`kafkajs/src/${p}`);
   const v3 = kafkajs('protocol/requests/produce/v3/request') as ProduceV3;
   const frame = kafkajs('protocol/request') as Frame;
+  const src = ['libs/kafkajs-patches/src', 'apps/splitter/src']
+    .map((dir) => join(dist, dir))
+    .find((dir) => existsSync(join(dir, 'produce-encoder.js')));
+  if (!src) return { v3, frame, name: 'kafkajs' };
   const file = join(src, 'produce-encoder.js');
-  if (!existsSync(file)) return { v3, frame, name: 'kafkajs' };
   const own = load(file) as unknown as EncoderModule;
   const internals = {
     Encoder: kafkajs('protocol/encoder'),
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
     const { createAppIdExtractor } = load(join(src, 'app-id.js'));
     const { splitBatch } = load(join(src, 'split-batch.js'));
     const extractor = createAppIdExtractor({ source: 'json', jsonPath: 'app', pattern: PATTERN });
-    const encoder = encoderOf(src);
+    const encoder = encoderOf(resolve(dist));
     let extract = 0;
     let split = 0;
     let encode = 0;

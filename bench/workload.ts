@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { mulberry32 } from '@logsplit/common/util/mulberry32';
-import { appName, zipfSampler } from '../apps/cli/src/workload';
+import { mulberry32 } from '@logsplit/common/util';
+import { appName, zipfSampler } from '@logsplit/workload';
 
 export interface Workload {
   file: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AclOperationTypes, Kafka } from 'kafkajs';
 import { checkHealth } from '@logsplit/common/health/check-health';
-import { ensureTopics } from '@logsplit/common/kafka/topics';
+import { ensureTopics } from '@logsplit/common';
 import { aclEntry, documentedAcls } from './support/documented-acls';
 import { ROOT } from './support/infra';
 import { SecuredKafka, startSecuredKafka } from './support/secured-kafka';

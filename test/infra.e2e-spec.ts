@@ -3,8 +3,8 @@
 // Redis answers. If this fails, every other e2e test would fail for the same reason.
 import Redis from 'ioredis';
 import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
-import { loadKafkaSecurity } from '@logsplit/common/config/kafka-security';
-import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
+import { loadKafkaSecurity } from '@logsplit/common';
+import { kafkaSecurityOptions } from '@logsplit/common';
 import { kafkaBrokers, redisUrl, uniqueName } from './support/infra';
 
 jest.setTimeout(60_000);

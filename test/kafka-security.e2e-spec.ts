@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@logsplit/common/config';
 import { checkHealth } from '@logsplit/common/health/check-health';
-import { kafkaProbe } from '@logsplit/common/health/dependency-probes';
-import { generateGoodRecords } from '../apps/cli/src/workload';
+import { kafkaProbe } from '@logsplit/common';
+import { generateGoodRecords } from '@logsplit/workload';
 import { conservationRun } from './support/conservation';
 import {
   archivedRecords,

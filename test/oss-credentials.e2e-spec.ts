@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { checkHealth } from '@logsplit/common/health/check-health';
-import { CredentialsTestServer } from '@logsplit/common/storage/testing/credentials-test-server';
-import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
+import { CredentialsTestServer, OssTestServer } from '@logsplit/testing';
 import { IndexedRecords } from './support/oss-bucket';
 import {
   createTopics,

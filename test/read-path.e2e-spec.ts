@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
-import { generateGoodRecords } from '../apps/cli/src/workload';
+import { OssTestServer } from '@logsplit/testing';
+import { generateGoodRecords } from '@logsplit/workload';
 import { readIndexEntries } from './support/archive';
 import {
   createTopics,

@@ -6,14 +6,7 @@ import { splitRecords } from './support/archive';
 import { createTopics, pipelineEnv, testKafka, waitFor } from './support/pipeline';
 import { RunningService, startService } from './support/services';
 
-// The readers read committed as the services do, with kafkajs' aborted-transaction filter fixed.
-jest.mock(
-  'kafkajs/src/consumer/filterAbortedMessages',
-  () =>
-    jest.requireActual<typeof import('../libs/common/src/kafka/read-committed')>(
-      '../libs/common/src/kafka/read-committed',
-    ).filterAbortedMessages,
-);
+// The readers read committed as the services do: kafkajs patched by the e2e setup (jest.config.js).
 
 const PARTITIONS = 3;
 const APPS = 12;

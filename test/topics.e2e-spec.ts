@@ -2,7 +2,7 @@
 // =false turning creation off (the service waits, NOT_SERVING with the missing topic named).
 import { ChildProcess } from 'node:child_process';
 import { checkHealth } from '@logsplit/common/health/check-health';
-import { ensureTopics } from '@logsplit/common/kafka/topics';
+import { ensureTopics } from '@logsplit/common';
 import type { TopicsConfig } from '@logsplit/common/config';
 import { uniqueName } from './support/infra';
 import { createTopics, pipelineEnv, testKafka, waitFor } from './support/pipeline';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CrashPoint } from '@logsplit/common/fault';
-import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
+import { OssTestServer } from '@logsplit/testing';
 import {
   ArchivedIndexEntry,
   decodeWithCli,

@@ -1,5 +1,5 @@
 import { KafkaMessage } from 'kafkajs';
-import { CHUNK_HEADERS } from '@logsplit/common/chunk/chunk-headers';
+import { CHUNK_HEADERS } from '@logsplit/common/chunk';
 import { parseLine, Workload } from './records';
 
 /**

@@ -1,6 +1,6 @@
 // First, before anything loads kafkajs: the audit reads by-app as a read_committed consumer must,
-// which needs the services' fix of kafkajs' aborted-transaction filter (libs/common/src/kafka/read-committed.ts).
-import '@logsplit/common/kafka/read-committed.install';
+// which needs the services' fix of kafkajs' aborted-transaction filter (libs/kafkajs-patches).
+import '@logsplit/kafkajs-patches/install';
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,4 +1,4 @@
-import { mulberry32 } from '@logsplit/common/util/mulberry32';
+import { mulberry32 } from '@logsplit/common/util';
 import { SERVICES } from './fleet';
 import { ServiceName } from '../support/services';
 

@@ -1,5 +1,5 @@
-import { mulberry32 } from '@logsplit/common/util/mulberry32';
-import { appName, loadSampleLines, zipfSampler } from '../../apps/cli/src/workload';
+import { mulberry32 } from '@logsplit/common/util';
+import { appName, loadSampleLines, zipfSampler } from '@logsplit/workload';
 
 /**
  * The chaos workload: the benchmark's Zipf-skewed loghub lines, each stamped with the run id and

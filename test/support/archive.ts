@@ -1,18 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { IndexEntry, parseIndexEntry } from '@logsplit/common/archive';
 
-export interface ArchivedIndexEntry {
-  app: string;
-  segmentId: string;
-  key: string;
-  codec: string;
-  bytes: number;
-  records: number;
-  createdAt: number;
-  blocks: { offset: number; length: number; records: number }[];
-}
+export type ArchivedIndexEntry = IndexEntry;
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -22,11 +14,20 @@ function walk(dir: string): string[] {
   });
 }
 
-/** Every index entry in an fs-driver bucket, read straight from disk (not through the driver). */
+/**
+ * Every index entry in an fs-driver bucket, read straight from disk (not through the driver) and
+ * checked as `logsplit logs` checks it (the app's own key, sound blocks).
+ */
 export function readIndexEntries(bucketRoot: string, prefix: string): ArchivedIndexEntry[] {
-  return walk(join(bucketRoot, prefix, '_index'))
+  const root = join(bucketRoot, prefix, '_index');
+  return walk(root)
     .filter((p) => p.endsWith('.json'))
-    .map((p) => JSON.parse(readFileSync(p, 'utf8')) as ArchivedIndexEntry);
+    .map((p) => {
+      const app = relative(root, p).split(sep)[0];
+      const key = relative(bucketRoot, p);
+      // parseIndexEntry checks what a reader relies on; the other fields are as the uploader wrote them.
+      return parseIndexEntry(readFileSync(p), key, prefix, app) as IndexEntry;
+    });
 }
 
 /** Every archived data object in the bucket (relative keys), index entries excluded. */

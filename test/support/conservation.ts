@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateGoodRecords } from '../../apps/cli/src/workload';
+import { generateGoodRecords } from '@logsplit/workload';
 import { decodeWithCli, readIndexEntries, splitRecords } from './archive';
 import { badRecords } from './bad-records';
 import {

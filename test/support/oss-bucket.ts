@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
+import { OssTestServer } from '@logsplit/testing';
 
 /**
  * Records in the index entries the OSS test server holds right now: the archive's progress,

@@ -3,10 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadKafkaSecurity, pickKafkaSecurityEnv } from '@logsplit/common/config/kafka-security';
-import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
-import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka/topics';
-import { generateGoodRecords } from '../../apps/cli/src/workload';
+import { kafkaSecurityOptions, loadKafkaSecurity, pickKafkaSecurityEnv } from '@logsplit/common';
+import { TOPIC_MAX_MESSAGE_BYTES } from '@logsplit/common/kafka';
+import { generateGoodRecords } from '@logsplit/workload';
 import { readIndexEntries } from './archive';
 
 /** A private pipeline: its own topics, groups, spool and bucket, on the shared test broker. */

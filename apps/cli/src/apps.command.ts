@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import { parseIndexEntry } from '@logsplit/common/archive';
 import { StorageDriver } from '@logsplit/common/storage';
 import { mapLimit } from '@logsplit/common/util';
-import { parseIndexEntry } from './index-scan';
 import { formatBytes } from './progress';
 import { storeFromEnv } from './store';
 import { iso } from './time-arg';

@@ -1,17 +1,7 @@
-import { IndexEntry } from '@logsplit/common/archive';
-import { appIndexPrefix, appSegmentPrefix, StorageDriver } from '@logsplit/common/storage';
+import { IndexEntryView, parseIndexEntry } from '@logsplit/common/archive';
+import { appIndexPrefix, StorageDriver } from '@logsplit/common/storage';
 import { mapLimit } from '@logsplit/common/util';
 import { TimeWindow } from './time-arg';
-
-/**
- * The fields of an index entry that a reader relies on, checked when parsed: a reader must not
- * trust a key or a range it did not check, since it fetches exactly what the entry names.
- */
-export type IndexEntryView = Pick<
-  IndexEntry,
-  'app' | 'segmentId' | 'key' | 'codec' | 'bytes' | 'records' | 'minTime' | 'maxTime' | 'blocks'
-> &
-  Partial<Pick<IndexEntry, 'rawBytes'>>;
 
 /** One block of a segment: one gzip member / zstd frame, decodable on its own. */
 export interface IndexedBlock {
@@ -72,40 +62,6 @@ export async function readIndexEntries(
     entries.push(parseIndexEntry(await store.getBuffer(key), key, storePrefix, app));
   });
   return entries.sort((a, b) => a.minTime - b.minTime || cmp(a.key, b.key));
-}
-
-export function parseIndexEntry(
-  body: Buffer,
-  indexKey: string,
-  storePrefix: string,
-  app: string,
-): IndexEntryView {
-  const fail = (why: string): never => {
-    throw new Error(`index entry ${indexKey} is unusable: ${why}`);
-  };
-  let e: Partial<IndexEntryView>;
-  try {
-    e = JSON.parse(body.toString('utf8')) as Partial<IndexEntryView>;
-  } catch {
-    return fail('not JSON');
-  }
-  if (e.app !== app) fail(`it names app ${JSON.stringify(e.app)}`);
-  // The data object must be this app's: a reader of app A never fetches app B's bytes.
-  if (typeof e.key !== 'string' || !e.key.startsWith(appSegmentPrefix(storePrefix, app))) {
-    fail(`its key ${JSON.stringify(e.key)} is outside the app's prefix`);
-  }
-  if (e.codec !== 'gzip' && e.codec !== 'zstd') fail(`unknown codec ${JSON.stringify(e.codec)}`);
-  if (!Array.isArray(e.blocks)) fail('no blocks');
-  const nat = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  for (const b of e.blocks!) {
-    if (![b.offset, b.length, b.records, b.minTime, b.maxTime].every(nat) || b.length === 0) {
-      fail(`bad block ${JSON.stringify(b)}`);
-    }
-    if (typeof e.bytes === 'number' && b.offset + b.length > e.bytes) {
-      fail(`block ${b.offset}+${b.length} ends past the object's ${e.bytes} bytes`);
-    }
-  }
-  return e as IndexEntryView;
 }
 
 /**

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // First: an old node is refused with a message before the codecs fail to load on it.
 import './require-node';
+// Then, before anything loads kafkajs: kafkajs patched (libs/kafkajs-patches).
+import '@logsplit/kafkajs-patches/install';
 import { Command } from 'commander';
 import { registerApps } from './apps.command';
 import { registerHealth } from './health.command';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '@logsplit/common/config';
-import { kafkaSecurityOptions } from '@logsplit/common/kafka/client-security';
-import { generateGoodRecords, loadSampleLines } from './workload';
+import { kafkaSecurityOptions } from '@logsplit/common';
+import { generateGoodRecords, loadSampleLines } from '@logsplit/workload';
 
 export interface ProduceDemoOptions {
   rate: string;

@@ -10,7 +10,7 @@ import {
   segmentObjectKey,
   StorageDriver,
 } from '@logsplit/common';
-import { OssTestServer } from '@logsplit/common/storage/testing/oss-test-server';
+import { OssTestServer } from '@logsplit/testing';
 import { listApps } from './apps.command';
 import { LogsOptions, runLogs } from './logs.command';
 

@@ -1,3 +1,5 @@
+// First: kafkajs patched before anything loads it (libs/kafkajs-patches).
+import '@logsplit/kafkajs-patches/install';
 import 'reflect-metadata';
 import { runService } from '@logsplit/common';
 import { CHUNK_BATCH } from './append.controller';

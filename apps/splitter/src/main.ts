@@ -1,6 +1,6 @@
+// First: kafkajs patched before anything loads it (libs/kafkajs-patches).
+import '@logsplit/kafkajs-patches/install';
 import 'reflect-metadata';
-// Before anything loads kafkajs' connection: the produce path's encoder (produce-encoder.ts).
-import './produce-encoder.install';
 import { runService } from '@logsplit/common';
 import { RAW_BATCH } from './split.controller';
 import { SplitterModule } from './splitter.module';

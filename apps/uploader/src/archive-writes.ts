@@ -1,6 +1,6 @@
 import { IndexEntry, ObjectExistsError, ObjectInfo, StorageDriver } from '@logsplit/common';
 import { ArchiveConflictError } from './archive-conflict-error';
-import { sameIndexEntry } from './index-entry';
+import { sameIndexEntry } from '@logsplit/common';
 
 /**
  * Stores key create-if-absent. An object already there (an earlier attempt's, before a crash

@@ -20,7 +20,7 @@ import { createOnce, describeObject, writeIndexEntryOnce } from './archive-write
 import { CommittedOffsets, firstUncommittedBlock, inputTopics } from './commit-gate';
 import { CommitWaits } from './commit-waits';
 import { CompressorCommits } from './compressor-commits';
-import { buildIndexEntry } from './index-entry';
+import { buildIndexEntry } from '@logsplit/common';
 import { blockLinks, segmentAttributes } from './segment-spans';
 import { TryLease } from './try-lease';
 import { UploaderSpool } from './uploader-spool';

@@ -32,11 +32,13 @@ import {
   StorageDriver,
   Metrics,
   StageEvents,
+  buildIndexEntry,
+  IndexEntry,
 } from '@logsplit/common';
 import { ArchiveConflictError } from './archive-conflict-error';
 import { CommittedOffsets, partitionId } from './commit-gate';
 import { CompressorCommits } from './compressor-commits';
-import { buildIndexEntry, IndexEntry } from './index-entry';
+
 import { CommitWaits } from './commit-waits';
 import { SegmentUpload } from './segment-upload';
 import { SpoolSweeper } from './spool-sweeper';

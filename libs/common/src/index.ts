@@ -1,5 +1,3 @@
-// First: kafkajs' read_committed filter is replaced before kafkajs loads (kafka/read-committed.ts).
-import './kafka/read-committed.install';
 export * from './app-id';
 export * from './archive';
 export * from './chunk';

@@ -8,8 +8,6 @@ export * from './partition-assignment';
 export * from './partition-pause';
 export * from './partition-transactions';
 export * from './pause-reason';
-export * from './read-committed';
-export * from './kafkajs-module-swap';
 export * from './topic-readiness';
 export * from './client-security';
 export * from './oauthbearer-token';

@@ -25,6 +25,7 @@ import {
 import { backoffDelay, sleep } from '../util/backoff';
 import { StorageDriver } from '../storage';
 import { Metrics, startMetricsServer, startTracing, TraceLogger } from '../telemetry';
+import { requireKafkajsPatches } from './kafkajs-patch-check';
 import { RethrowFilter } from './rethrow.filter';
 import { REDIS, STORAGE } from './tokens';
 import type Redis from 'ioredis';
@@ -105,6 +106,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     assignment: new PartitionAssignment(),
     drainers: [],
   };
+  requireKafkajsPatches(runtime.metrics, log);
   const healthServer = await startHealthServer(runtime.health, obs.host, obs.healthPort);
   log.log(`health listening on ${healthServer.host}:${healthServer.port}`);
   const metricsServer = await startMetricsServer(runtime.metrics, obs.host, obs.metricsPort);

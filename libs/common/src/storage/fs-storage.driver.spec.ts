@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStorageDriver } from './fs-storage.driver';
 import { md5Hex } from './md5';
-import { collect, describeStorageContract } from './storage-contract';
+import { collect, describeStorageContract } from '@logsplit/testing';
 import { ChecksumMismatchError, ObjectExistsError } from './storage-driver';
 
 const roots: string[] = [];

@@ -1,8 +1,8 @@
 import { md5Hex } from './md5';
 import { OssStorageDriver } from './oss-storage.driver';
-import { collect, describeStorageContract } from './storage-contract';
+import { collect, describeStorageContract } from '@logsplit/testing';
 import { ChecksumMismatchError, StorageError } from './storage-driver';
-import { OssTestServer } from './testing/oss-test-server';
+import { OssTestServer } from '@logsplit/testing';
 
 let server: OssTestServer;
 beforeAll(async () => {

@@ -9,9 +9,9 @@ import {
   StoreRetryEvent,
   StoreRetryOptions,
 } from './retrying-storage.driver';
-import { collect, describeStorageContract } from './storage-contract';
+import { collect, describeStorageContract } from '@logsplit/testing';
 import { NotFoundError, ObjectExistsError, StorageDriver, StorageError } from './storage-driver';
-import { OssTestServer } from './testing/oss-test-server';
+import { OssTestServer } from '@logsplit/testing';
 
 let server: OssTestServer;
 let retries: StoreRetryEvent[];

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../config/config';
 import { OssStorageDriver } from '../oss-storage.driver';
 import { StorageError } from '../storage-driver';
-import { CredentialsTestServer } from '../testing/credentials-test-server';
-import { OssTestServer } from '../testing/oss-test-server';
+import { CredentialsTestServer, OssTestServer } from '@logsplit/testing';
 
 // Every credential source against real local servers: the OSS test server (signatures and
 // x-oss-security-token checked) and a metadata/STS/URI endpoint that rotates keys.

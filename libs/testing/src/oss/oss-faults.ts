@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../util/mulberry32';
+import { mulberry32 } from '@logsplit/common/util';
 /** What an injected failure does: answer with an HTTP status, drop the connection, or never answer. */
 export type InjectedFault = number | 'reset' | 'hang';
 

@@ -1,6 +1,5 @@
 import OSS from 'ali-oss';
-import { OssStorageDriver } from '../oss-storage.driver';
-import { StorageError } from '../storage-driver';
+import { OssStorageDriver, StorageError } from '@logsplit/common/storage';
 import { OssTestServer } from './oss-test-server';
 
 /** The request ali-oss hands to urllib, after signing: the place to tamper like a bad proxy. */

@@ -1,6 +1,6 @@
 /**
  * CRC-32C (Castagnoli), as Kafka record batches carry it, eight bytes per step ("slicing-by-8"):
- * several times faster than kafkajs' byte-at-a-time loop, the same value (crc32c.spec.ts).
+ * several times faster than kafkajs' byte-at-a-time loop, the same value (produce-encoder.spec.ts).
  */
 const POLY = 0x82f63b78; // reversed Castagnoli polynomial
 

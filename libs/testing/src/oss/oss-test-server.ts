@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, isIP } from 'node:net';
-import { OssConfig } from '../oss-endpoint';
+import type { OssConfig } from '@logsplit/common/storage';
 import {
   FaultMatch,
   FaultQueue,

@@ -6,11 +6,11 @@
  * producers (one per raw partition here) often holds overlapping aborted transactions. Records of
  * an aborted transaction then reach the consumer: duplicates downstream of a crashed splitter.
  *
- * `installReadCommittedFix` puts the Java client's algorithm in place of kafkajs' filter; it must
- * run before kafkajs loads its consumer (libs/common's index does it first thing).
+ * `readCommittedPatch` puts the Java client's algorithm in place of kafkajs' filter (install.ts).
  */
 
-import { swapKafkajsModules } from './kafkajs-module-swap';
+import type { KafkajsPatch } from './kafkajs-patch';
+import { kafkajsFunction } from './kafkajs-shape';
 
 interface FilterableMessage {
   offset: string;
@@ -56,16 +56,13 @@ export function filterAbortedMessages<M extends FilterableMessage>({
   });
 }
 
-/** Replaces kafkajs' filter before kafkajs' consumer has loaded it; idempotent. */
-export function installReadCommittedFix(): void {
-  const filterId = 'kafkajs/src/consumer/filterAbortedMessages';
-  if (require.cache[require.resolve(filterId)]?.exports === filterAbortedMessages) return;
-  // Under jest the swap finds no cache entry: tests map the module to this one instead.
-  swapKafkajsModules({
-    what: 'read_committed fix',
-    consequence:
-      'records of aborted transactions may be read. Import @logsplit/common before kafkajs.',
-    users: ['kafkajs/src/consumer/batch'],
-    replacements: { [filterId]: () => filterAbortedMessages },
-  });
-}
+/** kafkajs' aborted-transaction filter replaced by the one above. */
+export const readCommittedPatch: KafkajsPatch = {
+  name: 'read-committed',
+  users: ['kafkajs/src/consumer/batch'],
+  replacements: (original) => {
+    const id = 'kafkajs/src/consumer/filterAbortedMessages';
+    kafkajsFunction(id, original(id));
+    return { [id]: filterAbortedMessages };
+  },
+};

@@ -1,16 +1,19 @@
+/// <reference types="jest" />
+// The contract suite runs under jest; this reference lets harnesses built with types: ["node"]
+// (test/chaos, bench) compile the @logsplit/testing barrel too.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { md5Hex } from './md5';
-import { readAll } from './read-all';
 import {
   ChecksumMismatchError,
   InvalidRangeError,
+  md5Hex,
   NotFoundError,
   ObjectExistsError,
+  readAll,
   StorageDriver,
-} from './storage-driver';
+} from '@logsplit/common/storage';
 
 export interface ContractOptions {
   /** Keys per list page, where the driver pages (small values exercise continuation). */

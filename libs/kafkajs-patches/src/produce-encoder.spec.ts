@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals, the reference */
-import { mulberry32 } from '@logsplit/common/util/mulberry32';
+import { mulberry32 } from '@logsplit/common/util';
 import { crc32c } from './crc32c';
 import {
   frameRequest,

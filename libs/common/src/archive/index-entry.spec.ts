@@ -1,5 +1,6 @@
-import { ManifestEntry, SegmentState, SourceRange } from '@logsplit/common';
-import { buildIndexEntry, mergeSources, sameIndexEntry } from './index-entry';
+import type { SourceRange } from '../chunk';
+import type { ManifestEntry, SegmentState } from '../spool';
+import { buildIndexEntry, mergeSources, parseIndexEntry, sameIndexEntry } from './index-entry';
 
 const src = (partition: number, firstOffset: string, lastOffset: string, topic = 'logs.raw') => ({
   topic,
@@ -166,5 +167,30 @@ describe('sameIndexEntry', () => {
     expect(sameIndexEntry(stored({ ...built, extra: 1 }), built)).toBe(false);
     expect(sameIndexEntry(null, built)).toBe(false);
     expect(sameIndexEntry('text', built)).toBe(false);
+  });
+});
+
+describe('parseIndexEntry', () => {
+  const built = {
+    version: 1,
+    app: 'app1',
+    key: 'logs/app1/dt=2024-05-06/hh=07/s.log.gz',
+    codec: 'gzip',
+    bytes: 30,
+    blocks: [{ offset: 0, length: 30, records: 2, minTime: 1, maxTime: 2 }],
+  };
+  const parse = (e: object, app = 'app1') =>
+    parseIndexEntry(Buffer.from(JSON.stringify(e)), 'logs/_index/x.json', 'logs', app);
+
+  it('reads back what the uploader writes', () => {
+    expect(parse(built)).toEqual(built);
+  });
+
+  it("refuses an entry that is not the app's own, or whose blocks do not fit", () => {
+    expect(() => parse(built, 'app2')).toThrow(/names app "app1"/);
+    expect(() => parse({ ...built, key: 'logs/app2/s.log.gz' })).toThrow(/outside the app/);
+    expect(() => parse({ ...built, codec: 'lz4' })).toThrow(/unknown codec/);
+    expect(() => parse({ ...built, bytes: 10 })).toThrow(/ends past/);
+    expect(() => parseIndexEntry(Buffer.from('{'), 'k', 'logs', 'app1')).toThrow(/not JSON/);
   });
 });

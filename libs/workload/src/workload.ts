@@ -88,7 +88,7 @@ export function appName(rank: number): string {
 }
 
 /**
- * apps/cli/src and <dist>/apps/cli/src sit three and four levels below the repo, whose sibling
+ * libs/workload/src and <dist>/libs/workload/src sit three and four levels below the repo, whose sibling
  * shared/ holds the samples; a build outside the repo (LOGSPLIT_DIST_DIR) finds them from the cwd.
  */
 function findSamplesDir(): string {
