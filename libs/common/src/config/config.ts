@@ -2,6 +2,12 @@ import { hostname } from 'node:os';
 import { ConfigError } from './config-error';
 import { Env, envSchema } from './env-schema';
 import { isSecretSetting, rememberSecrets, resolveSecretFiles } from './secrets';
+import {
+  maskUrlPassword,
+  RedisSettings,
+  redisSettingsFromEnv,
+  rememberUrlSecrets,
+} from './redis-settings';
 import type { SamplerName } from '../telemetry/sampler';
 
 export type CodecName = 'gzip' | 'zstd';
@@ -45,6 +51,7 @@ export interface LogsplitConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   kafka: KafkaConfig;
   redisUrl: string;
+  redis: RedisSettings;
   topics: TopicsConfig;
   spoolDir: string;
   codec: { name: CodecName; level: number };
@@ -128,6 +135,7 @@ export function loadConfig(
 ): LogsplitConfig {
   const { env, problems: secretProblems } = resolveSecretFiles(processEnv);
   rememberSecrets(env);
+  rememberUrlSecrets(env);
   if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -136,7 +144,9 @@ export function loadConfig(
         const name = i.path.join('.');
         const value = env[name];
         const shown =
-          value === undefined || isSecretSetting(name) ? '' : ` (got ${JSON.stringify(value)})`;
+          value === undefined || isSecretSetting(name)
+            ? ''
+            : ` (got ${JSON.stringify(maskUrlPassword(value))})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -156,6 +166,7 @@ export function loadConfig(
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     },
     redisUrl: e.REDIS_URL,
+    redis: redisSettingsFromEnv(e),
     topics: {
       raw: e.LOGSPLIT_TOPIC_RAW,
       byApp: e.LOGSPLIT_TOPIC_BY_APP,

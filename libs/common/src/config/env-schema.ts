@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redisEnvShape } from './redis-settings';
 
 // One schema for every setting. Each key is the environment variable's name, so a validation
 // error names exactly what the operator has to fix.
@@ -46,10 +47,7 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   // The broker refuses values outside its group.min/max.session.timeout.ms (6 s – 30 min).
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).default(30_000),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  ...redisEnvShape,
   LOGSPLIT_INSTANCE_ID: z.string().min(1).optional(),
   LOGSPLIT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOGSPLIT_TOPIC_RAW: topic.default('logs.raw'),

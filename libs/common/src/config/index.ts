@@ -2,3 +2,4 @@ export * from './config';
 export * from './config-error';
 export { envSchema } from './env-schema';
 export * from './secrets';
+export * from './redis-settings';

@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
  * is the value (the Docker and Kubernetes secrets convention), and none is ever printed: config
  * errors name the setting only, and log lines have known secret values replaced.
  */
-export const SECRET_SETTINGS: readonly string[] = ['OSS_ACCESS_KEY_SECRET'];
+export const SECRET_SETTINGS: readonly string[] = [
+  'OSS_ACCESS_KEY_SECRET',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
+];
 
 /** What replaces a secret value in anything printed. */
 export const REDACTED = '[redacted]';

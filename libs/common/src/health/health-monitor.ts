@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { redactSecrets } from '../config/secrets';
 import { DependencyProbe, withTimeout } from './dependency-probes';
 import { HealthComponent, HealthState } from './health-state';
 
@@ -45,8 +46,12 @@ export class HealthMonitor {
           await withTimeout(probe(), this.opts.timeoutMs, component);
           this.state.set(component, true);
         } catch (err) {
-          this.state.set(component, false);
-          this.log.debug(`${component} probe failed: ${String(err)}`);
+          // Probes throw errors whose message is the reason (e.g. naming the setting to fix).
+          const reason = redactSecrets(err instanceof Error ? err.message : String(err));
+          if (this.state.reasons[component] !== reason) {
+            this.log.warn(`${component} NOT_SERVING: ${reason}`);
+          }
+          this.state.set(component, false, reason);
         } finally {
           this.running.delete(component);
         }

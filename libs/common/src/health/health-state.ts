@@ -13,6 +13,7 @@ export class HealthState {
   readonly implementation: HealthStatuses;
   private readonly up = new Map<HealthComponent, boolean>();
   private readonly reported = new Map<string, ServingStatus>();
+  private readonly why = new Map<HealthComponent, string>();
   private shuttingDown = false;
 
   constructor(readonly components: readonly HealthComponent[]) {
@@ -25,9 +26,12 @@ export class HealthState {
     for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
   }
 
-  set(component: HealthComponent, up: boolean): void {
+  /** `reason`: why a component is down, naming the setting to fix (never a secret value). */
+  set(component: HealthComponent, up: boolean, reason?: string): void {
     if (!this.up.has(component) || this.shuttingDown) return;
     this.up.set(component, up);
+    if (up || reason === undefined) this.why.delete(component);
+    else this.why.set(component, reason);
     this.report(component, up ? 'SERVING' : 'NOT_SERVING');
     this.updateOverall();
   }
@@ -42,6 +46,11 @@ export class HealthState {
   /** Components whose last probe failed. */
   get down(): HealthComponent[] {
     return [...this.up].filter(([, up]) => !up).map(([c]) => c);
+  }
+
+  /** Why each down component is down, where its probe said. */
+  get reasons(): Partial<Record<HealthComponent, string>> {
+    return Object.fromEntries(this.why);
   }
 
   get serving(): boolean {

@@ -189,7 +189,9 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     runtime.health,
     {
       kafka: kafkaHealth.probe,
-      ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
+      ...(def.components.includes('redis') && {
+        redis: redisProbe(app.get<Redis>(REDIS), config.redis),
+      }),
       ...(def.components.includes('store') && {
         store: storeProbe(app.get<StorageDriver>(STORAGE), config.store.prefix),
       }),

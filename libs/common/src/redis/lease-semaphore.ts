@@ -35,8 +35,13 @@ const RESOURCE = /^[A-Za-z0-9._:-]{1,512}$/;
 const MAX_SLOTS = 1024;
 const MIN_TTL_MS = 30;
 
-/** Redis errors that say "try again later" rather than "this request is wrong". */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
+/**
+ * Redis errors that say "try again later" rather than "this request is wrong". A login or a
+ * permission the operator can fix on the Redis side (ACL SETUSER) counts too: the service
+ * waits and resumes instead of failing the batch.
+ */
+const TRANSIENT_REPLY =
+  /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOPERM|NOAUTH|WRONGPASS)\b/;
 
 /** Slot k of resource R is `logsplit:slot:{R}:k`; its fence counter `logsplit:fence:{R}:k`. */
 export function leaseKeys(resource: string, slot: number): { slot: string; fence: string } {
