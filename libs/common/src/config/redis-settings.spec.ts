@@ -76,12 +76,10 @@ describe('Redis settings', () => {
       REDIS_URL: 'redis://u:hunter22@r.example/x',
       REDIS_PASSWORD: 'other-password',
       REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
-      REDIS_SENTINEL_MASTER: 'm',
     });
     expect(msg).toContain('REDIS_PASSWORD: REDIS_URL holds a password too');
     expect(msg).toContain('REDIS_URL: the database after the host must be a number');
     expect(msg).toContain('REDIS_TLS_CA_FILE: set REDIS_TLS=true');
-    expect(msg).toContain('REDIS_SENTINEL_MASTER: only used with REDIS_SENTINELS');
     expect(problemsOf({ REDIS_URL: 'http://u:hunter22@r.example' })).toContain(
       'http://u:[redacted]@r.example',
     );

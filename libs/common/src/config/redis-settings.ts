@@ -44,6 +44,8 @@ export const redisEnvShape = {
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   REDIS_SENTINEL_TLS: flag.optional(),
 };
+// REDIS_SENTINEL_* without REDIS_SENTINELS are ignored, like settings of a store not in use: one
+// Secret or ConfigMap can then serve every service and setup.
 
 type RedisEnv = { [K in keyof typeof redisEnvShape]: z.output<(typeof redisEnvShape)[K]> };
 
@@ -134,16 +136,6 @@ export function redisSettingsFromEnv(
   }
   if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_MASTER) {
     problems.push('REDIS_SENTINEL_MASTER: required when REDIS_SENTINELS is set');
-  }
-  if (!e.REDIS_SENTINELS) {
-    for (const name of [
-      'REDIS_SENTINEL_MASTER',
-      'REDIS_SENTINEL_USERNAME',
-      'REDIS_SENTINEL_PASSWORD',
-      'REDIS_SENTINEL_TLS',
-    ] as const) {
-      if (e[name] !== undefined) problems.push(`${name}: only used with REDIS_SENTINELS`);
-    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
