@@ -2,6 +2,7 @@
 // kafkajs 2.2.4 (admin, produce, consumer groups with committed offsets, transactions), and
 // Redis answers. If this fails, every other e2e test would fail for the same reason.
 import Redis from 'ioredis';
+import { redisConnectionOptions } from '@logsplit/common/redis/redis-options';
 import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
 import { kafkaBrokers, redisUrl, uniqueName } from './support/infra';
 
@@ -114,7 +115,11 @@ describe('test infrastructure', () => {
   });
 
   it('has a Redis that answers', async () => {
-    const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis({
+      ...redisConnectionOptions(redisUrl()),
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     try {
       await redis.connect();
       expect(await redis.ping()).toBe('PONG');

@@ -12,7 +12,8 @@ export function archivedLinesByApp(p: PipelineEnv): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const e of entries) {
     const data = decoded.get(join(p.bucketDir, e.key));
-    if (!(data instanceof Buffer)) throw data ?? new Error(`${e.key} was not decoded`);
+    if (data instanceof Error) throw data;
+    if (!data) throw new Error(`${e.key} was not decoded`);
     const lines = out.get(e.app) ?? [];
     lines.push(...splitRecords(data));
     out.set(e.app, lines);

@@ -2,7 +2,9 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import Redis, { RedisOptions } from 'ioredis';
+import { redisSettingsFromEnv } from '@logsplit/common/config/redis-settings';
+import { redisConnectionOptions } from '@logsplit/common/redis/redis-options';
 import { ROOT } from './infra';
 
 /*
@@ -109,13 +111,11 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisP
   for (;;) {
     // No ready check (INFO): a server that requires a login answers it with NOAUTH.
     const client = new Redis({
-      host: '127.0.0.1',
-      port,
+      ...testServerOptions(port, opts.tls),
       lazyConnect: true,
       enableReadyCheck: false,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
-      ...(opts.tls && { tls: { ca: readFileSync(opts.tls.ca) } }),
     });
     client.on('error', () => undefined);
     try {
@@ -140,14 +140,22 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisP
 /** An admin client for a test server (the `default` user, no retries past 10 s). */
 export function adminClient(port: number, opts: { tls?: TlsFiles; password?: string } = {}) {
   const c = new Redis({
-    host: '127.0.0.1',
-    port,
-    password: opts.password,
+    ...testServerOptions(port, opts.tls, opts.password),
     maxRetriesPerRequest: 3,
-    ...(opts.tls && { tls: { ca: readFileSync(opts.tls.ca) } }),
   });
   c.on('error', () => undefined);
   return c;
+}
+
+/** Connection options for a test server, from the services' own builder. */
+function testServerOptions(port: number, tls?: TlsFiles, password?: string): RedisOptions {
+  return redisConnectionOptions(
+    redisSettingsFromEnv({
+      REDIS_URL: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
+      REDIS_PASSWORD: password,
+      REDIS_TLS_CA_FILE: tls?.ca,
+    }),
+  );
 }
 
 /**
