@@ -43,6 +43,19 @@ export const redisEnvShape = {
   REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   REDIS_SENTINEL_TLS: flag.optional(),
+  // A lease counts once this many replicas hold it (WAIT): see docs/architecture.md, Locks.
+  REDIS_LEASE_REPLICAS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be >= 0')
+    .max(16, 'must be <= 16')
+    .optional(),
+  REDIS_LEASE_REPLICA_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(10, 'must be >= 10')
+    .max(60_000, 'must be <= 60000')
+    .default(1_000),
 };
 // REDIS_SENTINEL_* without REDIS_SENTINELS are ignored, like settings of a store not in use: one
 // Secret or ConfigMap can then serve every service and setup.
@@ -80,6 +93,9 @@ export interface RedisSettings {
     password?: string;
     tls: boolean;
   };
+  /** Replicas that must acknowledge a lease (WAIT) before it counts; 0 = none. */
+  leaseReplicas: number;
+  leaseReplicaTimeoutMs: number;
 }
 
 /** `url` with the password of its user-info part (if any) replaced by REDACTED. */
@@ -170,6 +186,9 @@ export function redisSettingsFromEnv(
           tls: e.REDIS_SENTINEL_TLS ?? tlsOn,
         }
       : undefined,
+    // Sentinel means replicas a failover promotes: a lease only they lack would vanish with it.
+    leaseReplicas: e.REDIS_LEASE_REPLICAS ?? (e.REDIS_SENTINELS ? 1 : 0),
+    leaseReplicaTimeoutMs: e.REDIS_LEASE_REPLICA_TIMEOUT_MS ?? 1_000,
   };
 }
 
