@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { envSchema, loadConfig } from '@logsplit/common';
+import { envSchema, loadConfig, SECRET_SETTINGS } from '@logsplit/common';
 import { ROOT } from './support/infra';
 
 /**
@@ -9,7 +9,10 @@ import { ROOT } from './support/infra';
  * file and the Kubernetes base are parsed and held to what docs/deploy.md promises.
  */
 
-const SCHEMA_KEYS = new Set(Object.keys(envSchema.shape));
+const SCHEMA_KEYS = new Set([
+  ...Object.keys(envSchema.shape),
+  ...SECRET_SETTINGS.map((name) => `${name}_FILE`),
+]);
 /**
  * Variables a logsplit container may set that are not logsplit settings. Kept empty on purpose:
  * Node and OpenTelemetry variables logsplit reads are in the schema. Third-party containers
@@ -307,6 +310,20 @@ describe('Kubernetes base (kustomize)', () => {
       expect(() => loadConfig(svc, { ...config, ...secrets })).not.toThrow();
       expect(pod(svc).containers[0].envFrom).toEqual(
         expect.arrayContaining([{ secretRef: { name: 'logsplit-oss' } }]),
+      );
+    }
+    // The Redis password: a file from the Secret logsplit-redis, for the services using Redis.
+    for (const svc of ['compressor', 'uploader']) {
+      const spec = pod(svc) as unknown as {
+        containers: (Container & { env?: { name: string; value: string }[] })[];
+        volumes?: { name: string; secret?: { secretName: string } }[];
+      };
+      const file = spec.containers[0].env?.find((e) => e.name === 'REDIS_PASSWORD_FILE')?.value;
+      const mount = spec.containers[0].volumeMounts?.find((m) =>
+        file?.startsWith(`${m.mountPath}/`),
+      );
+      expect(spec.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName).toBe(
+        'logsplit-redis',
       );
     }
   });
