@@ -261,7 +261,7 @@ describe('LeaseSemaphore (real Redis)', () => {
   it('with REDIS_LEASE_REPLICAS and no replica to acknowledge it, grants nothing and frees the slot', async () => {
     const r = resource();
     const wanting = semaphore(client(), { replicas: { count: 1, timeoutMs: 50 } });
-    const err: unknown = await wanting.acquire(r, { ...held, waitTimeoutMs: 0 }).catch((e) => e);
+    const err = await wanting.acquire(r, { ...held, waitTimeoutMs: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
     expect(String((err as LockTimeoutError).lastError)).toContain(
       'lease acknowledged by 0 of the 1 replica(s) REDIS_LEASE_REPLICAS asks for within 50 ms',
