@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { redisEnvShape } from './redis-settings';
+import { hostPortList } from './setting-types';
 
 // One schema for every setting. Each key is the environment variable's name, so a validation
 // error names exactly what the operator has to fix.
@@ -29,14 +30,7 @@ const regex = z.string().refine((s) => {
   }
 }, 'must be a valid regular expression');
 
-const brokers = z
-  .string()
-  .min(1, 'must list at least one broker')
-  .transform((s) => s.split(',').map((b) => b.trim()))
-  .refine(
-    (list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
-    'must be host:port[,host:port...]',
-  );
+const brokers = hostPortList('broker');
 
 const httpUrl = (example: string) =>
   z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, `must be an http(s) URL like ${example}`);

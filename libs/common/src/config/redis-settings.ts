@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './config-error';
+import { hostPortList } from './setting-types';
 import { REDACTED, rememberSecret } from './secrets';
 
 /*
@@ -17,15 +18,6 @@ const flag = z
 
 const file = z.string().min(1, 'must be a file path');
 
-const hostPorts = z
-  .string()
-  .min(1, 'must list at least one sentinel')
-  .transform((s) => s.split(',').map((b) => b.trim()))
-  .refine(
-    (list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
-    'must be host:port[,host:port...]',
-  );
-
 /** Spread into envSchema. */
 export const redisEnvShape = {
   REDIS_URL: z
@@ -38,7 +30,7 @@ export const redisEnvShape = {
   REDIS_TLS_CA_FILE: file.optional(),
   REDIS_TLS_CERT_FILE: file.optional(),
   REDIS_TLS_KEY_FILE: file.optional(),
-  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINELS: hostPortList('sentinel').optional(),
   REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
   REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
