@@ -135,4 +135,28 @@ describe('Redis over TLS as a least-privilege ACL user', () => {
     await waitLog(s, 'REDIS_TLS_CA_FILE does not verify the certificate of 127.0.0.1:');
     await s.stop();
   }, 60_000);
+
+  it('a client certificate (mTLS): SERVING with REDIS_TLS_CERT_FILE/KEY_FILE, NOT_SERVING without', async () => {
+    const mtls = await startRedisServer({ dir, tls, mtls: true, config: [`user default on >${adminPassword} ~* &* +@all`] }); // prettier-ignore
+    try {
+      const admin2 = adminClient(mtls.port, { tls, password: adminPassword, mtls: true });
+      await admin2.call('ACL', 'SETUSER', 'logsplit', ...documentedRedisAcl().split(/\s+/), `>${password}`); // prettier-ignore
+      admin2.disconnect();
+      const p = pipelineEnv();
+      const env = { ...p.env, ...redisEnv(file('pw3', password)), REDIS_URL: `rediss://127.0.0.1:${mtls.port}` }; // prettier-ignore
+      const withCert = await startService('compressor', { ...env, REDIS_TLS_CERT_FILE: tls.cert, REDIS_TLS_KEY_FILE: tls.key }); // prettier-ignore
+      services.push(withCert);
+      await waitHealth(withCert, 'SERVING');
+      const without = await startService('compressor', env);
+      services.push(without);
+      await waitHealth(without, 'NOT_SERVING');
+      await waitLog(
+        without,
+        'Redis requires a client certificate: set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE',
+      );
+      await Promise.all([withCert.stop(), without.stop()]);
+    } finally {
+      await mtls.stop();
+    }
+  }, 90_000);
 });

@@ -62,6 +62,8 @@ export interface RedisServerOptions {
   dir: string;
   /** Serve TLS only (the plain port is 0). */
   tls?: TlsFiles;
+  /** With tls: require a client certificate signed by the CA (tls-auth-clients yes). */
+  mtls?: boolean;
   /** Extra lines for the config file (ACL users, replicaof, masterauth, ...). */
   config?: string[];
   /** Start as redis-sentinel (the config must hold `sentinel monitor ...`). */
@@ -87,7 +89,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisP
           `tls-cert-file ${opts.tls.cert}`,
           `tls-key-file ${opts.tls.key}`,
           `tls-ca-cert-file ${opts.tls.ca}`,
-          'tls-auth-clients no',
+          `tls-auth-clients ${opts.mtls ? 'yes' : 'no'}`,
           'tls-replication yes',
         ]
       : [`port ${port}`]),
@@ -111,7 +113,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisP
   for (;;) {
     // No ready check (INFO): a server that requires a login answers it with NOAUTH.
     const client = new Redis({
-      ...testServerOptions(port, opts.tls),
+      ...testServerOptions(port, opts.tls, undefined, opts.mtls),
       lazyConnect: true,
       enableReadyCheck: false,
       maxRetriesPerRequest: 0,
@@ -138,9 +140,12 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisP
 }
 
 /** An admin client for a test server (the `default` user, no retries past 10 s). */
-export function adminClient(port: number, opts: { tls?: TlsFiles; password?: string } = {}) {
+export function adminClient(
+  port: number,
+  opts: { tls?: TlsFiles; password?: string; mtls?: boolean } = {},
+) {
   const c = new Redis({
-    ...testServerOptions(port, opts.tls, opts.password),
+    ...testServerOptions(port, opts.tls, opts.password, opts.mtls),
     maxRetriesPerRequest: 3,
   });
   c.on('error', () => undefined);
@@ -148,12 +153,19 @@ export function adminClient(port: number, opts: { tls?: TlsFiles; password?: str
 }
 
 /** Connection options for a test server, from the services' own builder. */
-function testServerOptions(port: number, tls?: TlsFiles, password?: string): RedisOptions {
+function testServerOptions(
+  port: number,
+  tls?: TlsFiles,
+  password?: string,
+  mtls = false,
+): RedisOptions {
   return redisConnectionOptions(
     redisSettingsFromEnv({
       REDIS_URL: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
       REDIS_PASSWORD: password,
       REDIS_TLS_CA_FILE: tls?.ca,
+      // The server's own certificate serves as the client's: the same CA signed it.
+      ...(mtls && { REDIS_TLS_CERT_FILE: tls?.cert, REDIS_TLS_KEY_FILE: tls?.key }),
     }),
   );
 }

@@ -65,6 +65,10 @@ export function describeRedisFailure(err: unknown, s: RedisSettings): string {
     reason = `the certificate of ${where} is not valid now (${code})`;
   } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     reason = `the certificate of ${where} does not name the host in REDIS_URL (${code})`;
+  } else if (
+    /certificate required|CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/i.test(`${code} ${message}`)
+  ) {
+    reason = `Redis requires a client certificate: set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (${code || message})`;
   } else if (/wrong version number|packet length too long|EPROTO/i.test(`${code} ${message}`)) {
     reason = `REDIS_TLS does not match ${where}: TLS on one side only (${code || message})`;
   } else if (message.startsWith('All sentinels are unreachable')) {
