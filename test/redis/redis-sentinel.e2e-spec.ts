@@ -17,12 +17,14 @@ import { adminClient, RedisProcess, startRedisServer } from '../support/redis-se
 import { RunningService, startService } from '../support/services';
 
 const MASTER = 'logsplit-test';
+/** The sentinel asks clients to log in (REDIS_SENTINEL_PASSWORD). */
+const SENTINEL_PASSWORD = 'sentinel-pw-5e0a';
 const HALF = 8_000;
 const APPS = 80;
 
 /**
  * A primary and a replica watched by redis-sentinel; the services find the primary through the
- * sentinel. In the middle of a run the sentinel fails over to the replica: every record is still
+ * sentinel, which asks them to log in. In the middle of a run the sentinel fails over to the replica: every record is still
  * archived exactly once, and the services end up on the new primary.
  */
 describe('Redis Sentinel: a failover in the middle of a run', () => {
@@ -44,10 +46,11 @@ describe('Redis Sentinel: a failover in the middle of a run', () => {
         `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`,
         `sentinel down-after-milliseconds ${MASTER} 2000`,
         `sentinel failover-timeout ${MASTER} 20000`,
+        `requirepass ${SENTINEL_PASSWORD}`,
       ],
     });
     servers.push(primary, replica, watcher);
-    sentinel = adminClient(watcher.port);
+    sentinel = adminClient(watcher.port, { password: SENTINEL_PASSWORD });
     // A failover needs a replica the sentinel knows and that has caught up.
     await waitFor(
       'the sentinel to see an online replica',
@@ -72,6 +75,7 @@ describe('Redis Sentinel: a failover in the middle of a run', () => {
       REDIS_URL: 'redis://ignored-under-sentinel',
       REDIS_SENTINELS: `127.0.0.1:${watcher.port}`,
       REDIS_SENTINEL_MASTER: MASTER,
+      REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD,
       LOGSPLIT_UPLOAD_INTERVAL_MS: '1000',
       LOGSPLIT_SEGMENT_MAX_AGE_MS: '3000',
       LOGSPLIT_WRITER_SLOTS: '4',
