@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { envSchema, loadConfig, SECRET_SETTINGS } from '@logsplit/common';
+import { envSchema, isStoreSetting, loadConfig, SECRET_SETTINGS } from '@logsplit/common';
 import { ROOT } from './support/infra';
 
 /**
@@ -178,11 +178,67 @@ describe('docker compose', () => {
     expect(s.uploader.environment?.LOGSPLIT_STORE_DRIVER).toMatch(/^\$\{LOGSPLIT_STORE_DRIVER:-/);
   });
 
-  it('sends traces to Jaeger over OTLP and shows its UI', () => {
+  it('gives store settings and secrets only to the uploader and the command line', () => {
+    for (const name of ['splitter', 'compressor', 'demo-producer']) {
+      const store = Object.keys(s[name].environment ?? {}).filter(isStoreSetting);
+      expect({ name, store }).toEqual({ name, store: [] });
+    }
+    for (const name of ['uploader', 'logsplit']) {
+      for (const k of ['LOGSPLIT_STORE_DRIVER', 'OSS_ACCESS_KEY_SECRET', 'OSS_SECURITY_TOKEN']) {
+        expect(s[name].environment).toHaveProperty([k]);
+      }
+    }
+  });
+
+  it('sends traces to Jaeger 2 over OTLP and shows its UI', () => {
     for (const name of SERVICES) {
       expect(envOf(name).OTEL_EXPORTER_OTLP_ENDPOINT).toMatch(/^http:\/\/jaeger:4318$/);
     }
+    expect(s.jaeger.image).toMatch(/^jaegertracing\/jaeger:2\.\d+\.\d+$/);
     expect(s.jaeger.ports).toContain('16686:16686');
+  });
+
+  it('runs Prometheus, which finds every replica of every service on its metrics port', () => {
+    const mount = (s.prometheus.volumes ?? []).find((v) => v.split(':')[1] === '/etc/prometheus');
+    expect(mount?.split(':')[0]).toBe('./deploy/prometheus');
+    const config = parse(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: {
+        honor_labels?: boolean;
+        dns_sd_configs?: { names: string[]; type: string; port: number }[];
+      }[];
+    };
+    // A records of a compose service name list all its replicas: no fixed names needed.
+    const targets = config.scrape_configs.flatMap((c) =>
+      (c.dns_sd_configs ?? []).flatMap((d) => d.names.map((n) => `${n}:${d.port}/${d.type}`)),
+    );
+    for (const name of SERVICES) {
+      expect(targets).toContain(`${name}:${setting(envOf(name), 'LOGSPLIT_METRICS_PORT')}/A`);
+    }
+    expect(config.scrape_configs.every((c) => c.honor_labels)).toBe(true);
+    expect(config.rule_files).toEqual(['alerts.yml']);
+    expect(existsSync(join(ROOT, 'deploy/prometheus/alerts.yml'))).toBe(true);
+  });
+
+  it('runs Grafana with the Prometheus data source and the logsplit dashboard provisioned', () => {
+    const mounts = Object.fromEntries(
+      (s.grafana.volumes ?? []).map((v) => [v.split(':')[1], v.split(':')[0]] as const),
+    );
+    expect(mounts['/etc/grafana/provisioning']).toBe('./deploy/grafana/provisioning');
+    const provisioning = join(ROOT, 'deploy/grafana/provisioning');
+    const sources = parse(
+      readFileSync(join(provisioning, 'datasources/prometheus.yml'), 'utf8'),
+    ) as { datasources: { type: string; url: string }[] };
+    expect(sources.datasources).toEqual([
+      expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090' }),
+    ]);
+    const providers = parse(
+      readFileSync(join(provisioning, 'dashboards/logsplit.yml'), 'utf8'),
+    ) as { providers: { options: { path: string } }[] };
+    const path = providers.providers[0].options.path;
+    const hostDir = mounts[path];
+    expect(hostDir).toBe('./deploy/grafana/dashboards');
+    expect(existsSync(join(ROOT, hostDir, 'logsplit.json'))).toBe(true);
   });
 
   it('builds a small image that runs as a non-root user', () => {
@@ -199,19 +255,44 @@ describe('docker compose', () => {
 
 interface K8sDoc {
   kind: string;
-  metadata: { name: string };
+  metadata: { name: string; labels?: Record<string, string> };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
+  automountServiceAccountToken?: boolean;
+}
+
+interface Kustomization {
+  resources?: string[];
+  configMapGenerator?: {
+    name: string;
+    files: string[];
+    options?: { labels?: Record<string, string> };
+  }[];
+}
+
+/**
+ * The resources of a kustomization, as far as these tests need kustomize: files, directories
+ * holding a kustomization (recursively), and ConfigMaps generated from files.
+ */
+function kustomize(dir: string): K8sDoc[] {
+  const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
+  const resources = (k.resources ?? []).flatMap((r) => {
+    const path = join(dir, r);
+    if (statSync(path).isDirectory()) return kustomize(path);
+    return parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS() as K8sDoc);
+  });
+  const generated = (k.configMapGenerator ?? []).map((g): K8sDoc => ({
+    kind: 'ConfigMap',
+    metadata: { name: g.name, labels: g.options?.labels },
+    data: Object.fromEntries(
+      g.files.map((f) => [basename(f), readFileSync(join(dir, f), 'utf8')] as const),
+    ),
+  }));
+  return [...resources, ...generated];
 }
 
 describe('Kubernetes base (kustomize)', () => {
-  const base = join(ROOT, 'deploy/k8s/base');
-  const kustomization = parse(readFileSync(join(base, 'kustomization.yaml'), 'utf8')) as {
-    resources: string[];
-  };
-  const docs: K8sDoc[] = kustomization.resources.flatMap((file) =>
-    parseAllDocuments(readFileSync(join(base, file), 'utf8')).map((d) => d.toJS() as K8sDoc),
-  );
+  const docs = kustomize(join(ROOT, 'deploy/k8s/base'));
   const find = (kind: string, name: string) => {
     const d = docs.find((x) => x.kind === kind && x.metadata.name === name);
     if (!d) throw new Error(`no ${kind} ${name} in deploy/k8s/base`);
@@ -230,9 +311,13 @@ describe('Kubernetes base (kustomize)', () => {
     containers: Container[];
     securityContext?: { runAsNonRoot?: boolean };
     volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+    serviceAccountName?: string;
+    automountServiceAccountToken?: boolean;
   };
-  const pod = (svc: string) =>
-    (find('Deployment', `logsplit-${svc}`).spec as { template: { spec: PodSpec } }).template.spec;
+  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  const template = (d: K8sDoc) => (d.spec as { template: PodTemplate }).template;
+  const pod = (svc: string) => template(find('Deployment', `logsplit-${svc}`)).spec;
+  const deployments = docs.filter((d) => d.kind === 'Deployment');
 
   it('has a Deployment per service running its entry point with the shared settings', () => {
     for (const svc of SERVICES) {
@@ -303,14 +388,15 @@ describe('Kubernetes base (kustomize)', () => {
   });
 
   it('sets only variables the config schema knows; OSS keys come from a Secret', () => {
-    expect(Object.keys(config).filter((k) => !SCHEMA_KEYS.has(k))).toEqual([]);
-    expect(Object.keys(config).filter((k) => /SECRET|KEY_ID/.test(k))).toEqual([]);
+    const store = find('ConfigMap', 'logsplit-store').data!;
+    for (const data of [config, store]) {
+      expect(Object.keys(data).filter((k) => !SCHEMA_KEYS.has(k))).toEqual([]);
+      expect(Object.keys(data).filter((k) => /SECRET|KEY_ID|TOKEN/.test(k))).toEqual([]);
+    }
     const secrets = { OSS_ACCESS_KEY_ID: 'id', OSS_ACCESS_KEY_SECRET: 'secret' };
+    expect(() => loadConfig('uploader', { ...config, ...store, ...secrets })).not.toThrow();
     for (const svc of SERVICES) {
       expect(() => loadConfig(svc, { ...config, ...secrets })).not.toThrow();
-      expect(pod(svc).containers[0].envFrom).toEqual(
-        expect.arrayContaining([{ secretRef: { name: 'logsplit-oss' } }]),
-      );
     }
     // The Redis password: a file from the Secret logsplit-redis, for the services using Redis.
     for (const svc of ['compressor', 'uploader']) {
@@ -327,4 +413,174 @@ describe('Kubernetes base (kustomize)', () => {
       );
     }
   });
+
+  it('gives store settings, OSS secrets and the RRSA identity to the uploader only', () => {
+    expect(Object.keys(config).filter(isStoreSetting)).toEqual([]);
+    expect(pod('uploader').containers[0].envFrom).toEqual(
+      expect.arrayContaining([
+        { configMapRef: { name: 'logsplit-store' } },
+        { secretRef: { name: 'logsplit-oss', optional: true } },
+      ]),
+    );
+    for (const svc of ['splitter', 'compressor']) {
+      const refs = pod(svc).containers[0].envFrom.map(
+        (r) => r.configMapRef?.name ?? r.secretRef?.name,
+      );
+      expect({ svc, refs: refs.filter((r) => /store|oss/.test(r ?? '')) }).toEqual({
+        svc,
+        refs: [],
+      });
+    }
+    type Account = K8sDoc & { metadata: { annotations?: Record<string, string> } };
+    const roleOf = (svc: string) =>
+      (find('ServiceAccount', pod(svc).serviceAccountName!) as Account).metadata.annotations?.[
+        'pod-identity.alibabacloud.com/role-name'
+      ];
+    expect(roleOf('uploader')).toMatch(/\S/);
+    for (const svc of ['splitter', 'compressor'])
+      expect({ svc, role: roleOf(svc) }).toEqual({ svc });
+  });
+
+  it('runs every pod as a ServiceAccount that mounts no API token', () => {
+    for (const name of ['logsplit', 'logsplit-uploader']) {
+      expect(find('ServiceAccount', name).automountServiceAccountToken).toBe(false);
+    }
+    for (const d of deployments) {
+      const spec = template(d).spec;
+      expect({
+        d: d.metadata.name,
+        sa: spec.serviceAccountName,
+        token: spec.automountServiceAccountToken,
+      }).toEqual({
+        d: d.metadata.name,
+        // The uploader's own carries its OSS role (RRSA); the others have no cloud identity.
+        sa: d.metadata.name === 'logsplit-uploader' ? 'logsplit-uploader' : 'logsplit',
+        token: false,
+      });
+    }
+  });
+
+  it('gives every Deployment exactly one PodDisruptionBudget, which lets a drain go pod by pod', () => {
+    const pdbs = docs.filter((d) => d.kind === 'PodDisruptionBudget');
+    expect(deployments.length).toBe(SERVICES.length);
+    for (const d of deployments) {
+      const labels = template(d).metadata.labels;
+      const mine = pdbs.filter((p) => selects((p.spec as { selector: Selector }).selector, labels));
+      // Kubernetes refuses to evict a pod that more than one budget selects.
+      expect({ d: d.metadata.name, budgets: mine.length }).toEqual({
+        d: d.metadata.name,
+        budgets: 1,
+      });
+      // maxUnavailable, not minAvailable: a KEDA-scaled single replica must not block a drain.
+      expect(mine[0].spec).toEqual(expect.objectContaining({ maxUnavailable: 1 }));
+      expect(mine[0].spec).not.toHaveProperty('minAvailable');
+    }
+  });
+
+  it('lets in only health and metrics traffic, from monitoring; lets out only what the services use', () => {
+    type Port = { port: number; protocol: string };
+    type Rule = { from?: Record<string, unknown>[]; to?: unknown[]; ports: Port[] };
+    const policies = docs.filter((d) => d.kind === 'NetworkPolicy');
+    for (const d of deployments) {
+      const labels = template(d).metadata.labels;
+      const mine = policies.filter((p) =>
+        selects((p.spec as { podSelector: Selector }).podSelector, labels),
+      );
+      expect({ d: d.metadata.name, policies: mine.length }).toEqual({
+        d: d.metadata.name,
+        policies: 1,
+      });
+      const spec = mine[0].spec as {
+        policyTypes: string[];
+        ingress: Rule[];
+        egress: Rule[];
+      };
+      expect(spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+      // Ingress: the health and metrics ports only, and never from anywhere.
+      const ingressPorts = spec.ingress.flatMap((r) => r.ports.map((p) => p.port)).sort();
+      const health = Number(setting(config, 'LOGSPLIT_HEALTH_PORT'));
+      const metrics = Number(setting(config, 'LOGSPLIT_METRICS_PORT'));
+      expect(ingressPorts).toEqual([health, metrics].sort());
+      for (const r of spec.ingress) {
+        expect(r.from?.length).toBeGreaterThan(0);
+        expect(JSON.stringify(r.from)).toMatch(/monitoring|prometheus/);
+      }
+      // Egress: the ports of the configured Kafka, Redis, object store and OTLP endpoints, DNS.
+      const egress = new Set(
+        spec.egress.flatMap((r) => r.ports.map((p) => `${p.port}/${p.protocol}`)),
+      );
+      const wanted = [
+        ...config.KAFKA_BROKERS.split(',').map((b) => Number(b.split(':').pop())),
+        portOf(config.REDIS_URL),
+        portOf(find('ConfigMap', 'logsplit-store').data!.OSS_ENDPOINT),
+        portOf(config.OTEL_EXPORTER_OTLP_ENDPOINT),
+      ].map((p) => `${p}/TCP`);
+      expect([...egress]).toEqual(expect.arrayContaining([...wanted, '53/UDP', '53/TCP']));
+    }
+  });
+
+  it("keeps the uploader up long enough to seal and upload the night's last segments", () => {
+    const so = find('ScaledObject', 'logsplit-uploader').spec as {
+      cooldownPeriod: number;
+      triggers: { metadata: Record<string, string> }[];
+    };
+    // It seals a segment LOGSPLIT_SEGMENT_MAX_AGE_MS after it opened, on a pass every
+    // LOGSPLIT_UPLOAD_INTERVAL_MS, and nothing on its own topic announces that: the cooldown
+    // after the compressor's last work must cover both.
+    const ageS = Number(setting(config, 'LOGSPLIT_SEGMENT_MAX_AGE_MS')) / 1000;
+    const intervalS = Number(setting(config, 'LOGSPLIT_UPLOAD_INTERVAL_MS')) / 1000;
+    expect(so.cooldownPeriod).toBeGreaterThanOrEqual(ageS + intervalS);
+    expect(so.triggers.map((tr) => tr.metadata.consumerGroup)).toContain(
+      setting(config, 'LOGSPLIT_COMPRESSOR_GROUP'),
+    );
+  });
+
+  it('ships the alert rules and the Grafana dashboard as ConfigMaps made from the same files', () => {
+    const rules = find('ConfigMap', 'logsplit-prometheus-rules').data!;
+    expect(rules['alerts.yml']).toBe(
+      readFileSync(join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8'),
+    );
+    const dashboard = find('ConfigMap', 'logsplit-grafana-dashboard');
+    expect(dashboard.metadata.labels).toEqual({ grafana_dashboard: '1' });
+    expect(JSON.parse(dashboard.data!['logsplit.json'])).toHaveProperty('uid', 'logsplit');
+  });
 });
+
+type Selector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+};
+
+/** Whether a Kubernetes label selector selects these labels (an empty selector selects all). */
+function selects(sel: Selector, labels: Record<string, string>): boolean {
+  const byLabel = Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpr = (sel.matchExpressions ?? []).every((e) => {
+    const has = e.key in labels;
+    switch (e.operator) {
+      case 'In':
+        return has && (e.values ?? []).includes(labels[e.key]);
+      case 'NotIn':
+        return !has || !(e.values ?? []).includes(labels[e.key]);
+      case 'Exists':
+        return has;
+      case 'DoesNotExist':
+        return !has;
+      default:
+        throw new Error(`unknown selector operator ${e.operator}`);
+    }
+  });
+  return byLabel && byExpr;
+}
+
+/** The TCP port of a URL, with the scheme's default. */
+function portOf(url: string): number {
+  const u = new URL(url);
+  if (u.port) return Number(u.port);
+  const defaults: Record<string, number> = {
+    'https:': 443,
+    'http:': 80,
+    'redis:': 6379,
+    'rediss:': 6379,
+  };
+  return defaults[u.protocol];
+}

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: an old node is refused with a message before the codecs fail to load on it.
+import './require-node';
 import { Command } from 'commander';
 import { registerApps } from './apps.command';
 import { registerHealth } from './health.command';

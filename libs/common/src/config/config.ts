@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './config-error';
 import { Env, envSchema } from './env-schema';
+import { envForService, ossFromEnv, ossProblems, OssSettings } from './oss-settings';
 import { isSecretSetting, rememberSecrets, resolveSecretFiles } from './secrets';
 import {
   maskUrlPassword,
@@ -35,14 +36,7 @@ export interface StoreConfig {
   fsRoot: string;
   /** Retries of failed store requests (the uploader's RetryingStorageDriver). */
   retry: { retries: number; baseDelayMs: number; maxDelayMs: number };
-  oss?: {
-    endpoint: string;
-    region?: string;
-    bucket: string;
-    accessKeyId: string;
-    accessKeySecret: string;
-    timeoutMs: number;
-  };
+  oss?: OssSettings;
 }
 
 export interface LogsplitConfig {
@@ -133,7 +127,7 @@ export function loadConfig(
   service: string,
   processEnv: NodeJS.ProcessEnv = process.env,
 ): LogsplitConfig {
-  const { env, problems: secretProblems } = resolveSecretFiles(processEnv);
+  const { env, problems: secretProblems } = resolveSecretFiles(envForService(service, processEnv));
   rememberSecrets(env);
   rememberUrlSecrets(env);
   if (secretProblems.length > 0) throw new ConfigError(secretProblems);
@@ -192,17 +186,7 @@ export function loadConfig(
         baseDelayMs: e.LOGSPLIT_STORE_RETRY_BASE_MS,
         maxDelayMs: e.LOGSPLIT_STORE_RETRY_MAX_MS,
       },
-      oss:
-        e.LOGSPLIT_STORE_DRIVER === 'oss'
-          ? {
-              endpoint: e.OSS_ENDPOINT!,
-              region: e.OSS_REGION,
-              bucket: e.OSS_BUCKET!,
-              accessKeyId: e.OSS_ACCESS_KEY_ID!,
-              accessKeySecret: e.OSS_ACCESS_KEY_SECRET!,
-              timeoutMs: e.OSS_TIMEOUT_MS,
-            }
-          : undefined,
+      oss: e.LOGSPLIT_STORE_DRIVER === 'oss' ? ossFromEnv(e) : undefined,
     },
     splitter: {
       group: e.LOGSPLIT_SPLITTER_GROUP,
@@ -269,16 +253,7 @@ function crossFieldProblems(e: Env): string[] {
       `LOGSPLIT_CODEC_LEVEL: ${e.LOGSPLIT_CODEC} takes a level from ${range.min} to ${range.max} (got ${e.LOGSPLIT_CODEC_LEVEL})`,
     );
   }
-  if (e.LOGSPLIT_STORE_DRIVER === 'oss') {
-    for (const name of [
-      'OSS_ENDPOINT',
-      'OSS_BUCKET',
-      'OSS_ACCESS_KEY_ID',
-      'OSS_ACCESS_KEY_SECRET',
-    ] as const) {
-      if (!e[name]) problems.push(`${name}: required when LOGSPLIT_STORE_DRIVER=oss`);
-    }
-  }
+  if (e.LOGSPLIT_STORE_DRIVER === 'oss') problems.push(...ossProblems(e));
   if (e.LOGSPLIT_APP_ID_SOURCE === 'regex') {
     if (!e.LOGSPLIT_APP_ID_REGEX) {
       problems.push('LOGSPLIT_APP_ID_REGEX: required when LOGSPLIT_APP_ID_SOURCE=regex');

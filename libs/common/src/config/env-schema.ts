@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redisEnvShape } from './redis-settings';
 import { hostPortList } from './setting-types';
+import { ossSettingsShape } from './oss-settings';
 
 // One schema for every setting. Each key is the environment variable's name, so a validation
 // error names exactly what the operator has to fix.
@@ -78,6 +79,7 @@ export const envSchema = z.object({
   OSS_ACCESS_KEY_ID: z.string().min(1).optional(),
   OSS_ACCESS_KEY_SECRET: z.string().min(1).optional(),
   OSS_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  ...ossSettingsShape,
   /** Retries of a failed store request (5xx, timeouts, resets), capped exponential backoff. */
   LOGSPLIT_STORE_RETRIES: int(0, 100).default(6),
   LOGSPLIT_STORE_RETRY_BASE_MS: int(1, 60_000).default(200),

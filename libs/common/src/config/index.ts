@@ -3,3 +3,4 @@ export * from './config-error';
 export { envSchema } from './env-schema';
 export * from './secrets';
 export * from './redis-settings';
+export * from './oss-settings';

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
  */
 export const SECRET_SETTINGS: readonly string[] = [
   'OSS_ACCESS_KEY_SECRET',
+  'OSS_SECURITY_TOKEN',
   'REDIS_PASSWORD',
   'REDIS_SENTINEL_PASSWORD',
 ];

@@ -46,12 +46,12 @@ export class HealthMonitor {
           await withTimeout(probe(), this.opts.timeoutMs, component);
           this.state.set(component, true);
         } catch (err) {
-          // Probes throw errors whose message is the reason (e.g. naming the setting to fix).
-          const reason = redactSecrets(err instanceof Error ? err.message : String(err));
-          if (this.state.reasons[component] !== reason) {
+          const reason = reasonOf(err);
+          if (reason !== this.state.reason(component)) {
             this.log.warn(`${component} NOT_SERVING: ${reason}`);
           }
           this.state.set(component, false, reason);
+          this.log.debug(`${component} probe failed: ${String(err)}`);
         } finally {
           this.running.delete(component);
         }
@@ -59,9 +59,27 @@ export class HealthMonitor {
     );
     if (was !== this.state.serving) {
       const down = this.state.down;
+      const why = (c: HealthComponent) =>
+        this.state.reason(c) ? `${c}: ${this.state.reason(c)}` : c;
       this.log.log(
-        this.state.serving ? 'SERVING' : `NOT_SERVING (down: ${down.join(', ') || 'none'})`,
+        this.state.serving
+          ? 'SERVING'
+          : `NOT_SERVING (down: ${down.map(why).join('; ') || 'none'})`,
       );
     }
   }
+}
+
+/**
+ * Why a probe failed: the error's `reason` when it has one (a short, stable text naming the
+ * setting to fix, e.g. 'OSS_ACCESS_KEY_SECRET rejected by OSS (SignatureDoesNotMatch)'), else
+ * its message's first line, bounded.
+ */
+function reasonOf(err: unknown): string {
+  const reason = (err as { reason?: unknown } | undefined)?.reason;
+  // Reasons may quote what a server answered: known secret values are masked.
+  if (typeof reason === 'string' && reason !== '') return redactSecrets(reason);
+  const message = err instanceof Error ? err.message : String(err);
+  const line = redactSecrets(message.split('\n', 1)[0] ?? '');
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }

@@ -13,7 +13,7 @@ export class HealthState {
   readonly implementation: HealthStatuses;
   private readonly up = new Map<HealthComponent, boolean>();
   private readonly reported = new Map<string, ServingStatus>();
-  private readonly why = new Map<HealthComponent, string>();
+  private readonly reasons = new Map<HealthComponent, string>();
   private shuttingDown = false;
 
   constructor(readonly components: readonly HealthComponent[]) {
@@ -26,12 +26,12 @@ export class HealthState {
     for (const [name, status] of Object.entries(initial)) this.reported.set(name, status);
   }
 
-  /** `reason`: why a component is down, naming the setting to fix (never a secret value). */
+  /** `reason`: why a component is down, naming the setting to fix when there is one. */
   set(component: HealthComponent, up: boolean, reason?: string): void {
     if (!this.up.has(component) || this.shuttingDown) return;
     this.up.set(component, up);
-    if (up || reason === undefined) this.why.delete(component);
-    else this.why.set(component, reason);
+    if (up) this.reasons.delete(component);
+    else if (reason !== undefined) this.reasons.set(component, reason);
     this.report(component, up ? 'SERVING' : 'NOT_SERVING');
     this.updateOverall();
   }
@@ -48,9 +48,9 @@ export class HealthState {
     return [...this.up].filter(([, up]) => !up).map(([c]) => c);
   }
 
-  /** Why each down component is down, where its probe said. */
-  get reasons(): Partial<Record<HealthComponent, string>> {
-    return Object.fromEntries(this.why);
+  /** Why a component is down ('' when up or when no reason is known). */
+  reason(component: HealthComponent): string {
+    return this.reasons.get(component) ?? '';
   }
 
   get serving(): boolean {

@@ -3,7 +3,13 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { fileMd5, isMd5Hex, md5Base64ToHex, md5Hex, md5HexToBase64 } from './md5';
 import { OssConfig, ossAddressing } from './oss-endpoint';
-import { asAliOssError, ossStorageError } from './oss-errors';
+import {
+  CredentialsError,
+  OssCredentials,
+  ossCredentials,
+  RefreshingCredentials,
+} from './oss-credentials';
+import { asAliOssError, credentialsStorageError, ossStorageError, TOKEN_CODES } from './oss-errors';
 import { readAll } from './read-all';
 import {
   assertSafeKey,
@@ -28,6 +34,8 @@ export interface OssDriverOptions {
   signatureVersion?: 1 | 4;
   /** Keys per ListObjectsV2 page; OSS allows at most 1000. */
   listPageSize?: number;
+  /** Where the keys come from; by default the chain of the config's credential settings. */
+  credentials?: RefreshingCredentials;
 }
 
 type Headers = Record<string, string | undefined>;
@@ -44,12 +52,24 @@ export class OssStorageDriver implements StorageDriver {
   private readonly client: OSS;
   private readonly endpoint: string;
   private readonly listPageSize: number;
+  private readonly credentials: RefreshingCredentials;
+  /** x-oss-server-side-encryption, -key-id and x-oss-storage-class of every put. */
+  private readonly putHeaders: Headers;
 
   constructor(config: OssConfig, opts: OssDriverOptions = {}) {
     const signatureVersion = opts.signatureVersion ?? 4;
     const addressing = ossAddressing(config, signatureVersion);
     this.endpoint = config.endpoint;
     this.listPageSize = Math.min(Math.max(opts.listPageSize ?? 1000, 1), 1000);
+    this.credentials = opts.credentials ?? ossCredentials(config);
+    this.putHeaders = {
+      'x-oss-server-side-encryption': config.serverSideEncryption,
+      'x-oss-server-side-encryption-key-id': config.kmsKeyId,
+      'x-oss-storage-class': config.storageClass,
+    };
+    // Static keys are known now; temporary ones are fetched before the first request. Until then
+    // the client holds placeholders that no request is ever signed with (see ready()).
+    const known = config.accessKeyId && config.accessKeySecret ? config : undefined;
     try {
       // Required here, not imported: ali-oss takes ~150 ms of CPU to load, and the fs driver's
       // services (the default) never need it.
@@ -61,8 +81,14 @@ export class OssStorageDriver implements StorageDriver {
         cname: addressing.cname,
         region: addressing.region,
         bucket: config.bucket,
-        accessKeyId: config.accessKeyId,
-        accessKeySecret: config.accessKeySecret,
+        accessKeyId: known?.accessKeyId ?? 'pending',
+        accessKeySecret: known?.accessKeySecret ?? 'pending',
+        stsToken: known ? known.securityToken : 'pending',
+        // With a token, ali-oss asks for keys before every request (interval 0) and signs it
+        // with what it gets: the cache's current keys. A request already sent keeps the keys it
+        // was signed with, so a refresh never breaks an upload in flight.
+        refreshSTSToken: async () => aliKeys(await this.credentials.get()),
+        refreshSTSTokenInterval: 0,
         timeout: config.timeoutMs,
         authorizationV4: signatureVersion === 4,
       });
@@ -82,23 +108,26 @@ export class OssStorageDriver implements StorageDriver {
       ? { md5: opts.md5, size: (await stat(path)).size }
       : await fileMd5(path);
     // A path makes ali-oss stream the file with a Content-Length (no chunked encoding).
-    return this.put(key, md5, size, opts, (options) => this.client.put(key, path, options));
+    return this.put(key, md5, size, opts, (client, options) => client.put(key, path, options));
   }
 
   async putBuffer(key: string, body: Buffer, opts: PutOptions = {}): Promise<ObjectInfo> {
     assertSafeKey(key);
     const md5 = opts.md5 ?? md5Hex(body);
-    return this.put(key, md5, body.length, opts, (options) => this.client.put(key, body, options));
+    return this.put(key, md5, body.length, opts, (client, options) =>
+      client.put(key, body, options),
+    );
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     assertSafeKey(key);
+    const client = await this.ready('head', key);
     let result: OSS.HeadObjectResult;
     try {
-      result = await this.client.head(key);
+      result = await client.head(key);
     } catch (err) {
       if (isNoSuchKey(err)) return undefined;
-      throw ossStorageError('head', key, this.endpoint, err);
+      throw this.failure('head', key, err);
     }
     const headers = result.res.headers as Headers;
     return { key, size: Number(headers['content-length'] ?? 0), md5: md5FromHeaders(headers) };
@@ -111,13 +140,14 @@ export class OssStorageDriver implements StorageDriver {
     const headers = range
       ? { Range: `bytes=${range.start}-${range.end}`, 'x-oss-range-behavior': 'standard' }
       : {};
+    const client = await this.ready('get', key);
     let result: OSS.GetStreamResult;
     try {
-      result = await this.client.getStream(key, { headers });
+      result = await client.getStream(key, { headers });
     } catch (err) {
       if (isNoSuchKey(err)) throw new NotFoundError(key);
       if (range && asAliOssError(err).status === 416) throw new InvalidRangeError(key, range);
-      throw ossStorageError('get', key, this.endpoint, err);
+      throw this.failure('get', key, err);
     }
     const stream = result.stream as Readable;
     if (range && result.res.status !== 206) {
@@ -145,11 +175,12 @@ export class OssStorageDriver implements StorageDriver {
       // An empty prefix is left out: signers disagree on how to canonicalize 'prefix='.
       if (prefix !== '') query.prefix = prefix;
       if (token !== undefined) query['continuation-token'] = token;
+      const client = await this.ready('list', prefix);
       let page: OSS.ListV2ObjectResult;
       try {
-        page = await this.client.listV2(query, {});
+        page = await client.listV2(query, {});
       } catch (err) {
-        throw ossStorageError('list', prefix, this.endpoint, err);
+        throw this.failure('list', prefix, err);
       }
       for (const object of page.objects ?? []) yield object.name;
       token = page.isTruncated ? page.nextContinuationToken || undefined : undefined;
@@ -166,12 +197,35 @@ export class OssStorageDriver implements StorageDriver {
 
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
+    const client = await this.ready('delete', key);
     try {
-      await this.client.delete(key);
+      await client.delete(key);
     } catch (err) {
       // OSS answers 204 for a missing key; a look-alike may say 404. Both mean "not there".
-      if (!isNoSuchKey(err)) throw ossStorageError('delete', key, this.endpoint, err);
+      if (!isNoSuchKey(err)) throw this.failure('delete', key, err);
     }
+  }
+
+  /**
+   * The client, once usable keys are in the cache (fetched now if there are none): ali-oss's
+   * refreshSTSToken hook then signs with them without waiting. No keys: a retryable StorageError
+   * naming the credential setting.
+   */
+  private async ready(op: string, key: string): Promise<OSS> {
+    try {
+      await this.credentials.get();
+    } catch (err) {
+      throw credentialsStorageError(op, key, err as CredentialsError);
+    }
+    return this.client;
+  }
+
+  /** An OSS failure as StorageError; refused keys name their setting, a dead token is dropped. */
+  private failure(op: string, key: string, err: unknown): StorageError {
+    if (err instanceof CredentialsError) return credentialsStorageError(op, key, err);
+    const code = asAliOssError(err).code ?? '';
+    if (TOKEN_CODES.has(code)) this.credentials.invalidate();
+    return ossStorageError(op, key, this.endpoint, err, this.credentials.source);
   }
 
   private async put(
@@ -179,26 +233,37 @@ export class OssStorageDriver implements StorageDriver {
     md5: string,
     size: number,
     opts: PutOptions,
-    send: (options: OSS.PutObjectOptions) => Promise<OSS.PutObjectResult>,
+    send: (client: OSS, options: OSS.PutObjectOptions) => Promise<OSS.PutObjectResult>,
   ): Promise<ObjectInfo> {
     const headers: Headers = { 'Content-MD5': md5HexToBase64(md5) };
+    for (const [name, value] of Object.entries(this.putHeaders)) if (value) headers[name] = value;
     // Signed like every x-oss-* header (V1 and V4). OSS ignores it in versioned buckets.
     if (opts.ifAbsent) headers['x-oss-forbid-overwrite'] = 'true';
+    const client = await this.ready('put', key);
     let result: OSS.PutObjectResult;
     try {
-      result = await send({ headers, mime: opts.contentType });
+      result = await send(client, { headers, mime: opts.contentType });
     } catch (err) {
       const { code, status } = asAliOssError(err);
       if (code === 'InvalidDigest' || code === 'BadDigest')
         throw new ChecksumMismatchError(key, md5);
       if (opts.ifAbsent && status === 409 && code === 'FileAlreadyExists')
         throw new ObjectExistsError(key);
-      throw ossStorageError('put', key, this.endpoint, err);
+      throw this.failure('put', key, err);
     }
     const stored = md5FromHeaders(result.res.headers as Headers);
     if (stored !== '' && stored !== md5) throw new ChecksumMismatchError(key, md5, stored);
     return { key, size, md5 };
   }
+}
+
+/** ali-oss's names for a set of keys. */
+function aliKeys(c: OssCredentials) {
+  return {
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+    stsToken: c.securityToken ?? '',
+  };
 }
 
 /** A 404 with code NoSuchKey, or a bodiless 404 (HEAD has no body to carry the code). */

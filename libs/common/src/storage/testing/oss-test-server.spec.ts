@@ -84,6 +84,44 @@ describe.each([1, 4] as const)('OssTestServer with ali-oss V%i signatures', (ver
     expect(server.keys()).toEqual([]);
   });
 
+  it('requires STS keys’ own x-oss-security-token, signed, before it expires', async () => {
+    const keys = server.issueTemporaryKeys(60_000);
+    const sts = (token: string, tamper?: Tamper) =>
+      client(
+        version,
+        {
+          accessKeyId: keys.AccessKeyId,
+          accessKeySecret: keys.AccessKeySecret,
+          stsToken: token,
+          refreshSTSTokenInterval: 3_600_000, // no refresh: the token given is the one tested
+        },
+        tamper,
+      );
+    expect((await sts(keys.SecurityToken).put('k', Buffer.from('x'))).res.status).toBe(200);
+    const noToken = client(version, {
+      accessKeyId: keys.AccessKeyId,
+      accessKeySecret: keys.AccessKeySecret,
+    });
+    expect(await failure(noToken.head('k'))).toMatchObject({ code: 'InvalidSecurityToken' });
+    expect(await failure(sts('CAIS-someone-elses').head('k'))).toMatchObject({
+      status: 403,
+      code: 'InvalidSecurityToken',
+    });
+    // Swapped after signing (by a proxy): the signature covers it.
+    const swapped = sts(keys.SecurityToken, (r) => {
+      r.params.headers['x-oss-security-token'] = 'CAIS-swapped';
+    });
+    expect(await failure(swapped.head('k'))).toMatchObject({ code: 'SignatureDoesNotMatch' });
+    server.setKey(keys.AccessKeyId, keys.AccessKeySecret, {
+      securityToken: keys.SecurityToken,
+      expiresAt: Date.now() - 1,
+    });
+    expect(await failure(sts(keys.SecurityToken).head('k'))).toMatchObject({
+      status: 403,
+      code: 'SecurityTokenExpired',
+    });
+  });
+
   it('refuses an unknown access key id with InvalidAccessKeyId', async () => {
     const err = await failure(client(version, { accessKeyId: 'nobody' }).head('k'));
     expect(err).toMatchObject({ status: 403, code: 'InvalidAccessKeyId' });
@@ -285,7 +323,7 @@ describe('OssTestServer', () => {
       .catch((e: unknown) => e)) as StorageError;
     expect(err).toBeInstanceOf(StorageError);
     expect(err.message).toMatch(
-      /^OSS put of "logs\/app\/seg.log.gz" failed: SignatureDoesNotMatch \(HTTP 403\): The request signature we calculated does not match/,
+      /^OSS_ACCESS_KEY_SECRET rejected by OSS \(SignatureDoesNotMatch\): OSS put of "logs\/app\/seg.log.gz" failed: SignatureDoesNotMatch \(HTTP 403\): The request signature we calculated does not match/,
     );
     expect(err.message).toContain(`at ${server.endpoint}`);
     expect(err.retryable).toBe(false);

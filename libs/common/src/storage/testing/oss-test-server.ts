@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, isIP } from 'node:net';
 import { OssConfig } from '../oss-endpoint';
@@ -10,7 +10,7 @@ import {
   RandomFaults,
 } from './oss-faults';
 import { etagOf, md5Of, MemoryBucket, parseRange } from './oss-memory-bucket';
-import { checkSignature } from './oss-signature';
+import { checkSignature, SigningSecrets } from './oss-signature';
 import { errorXml, listV2Xml } from './oss-xml';
 
 export type { FaultMatch, InjectedFault, RandomFaultOptions } from './oss-faults';
@@ -24,6 +24,10 @@ export type { FaultMatch, InjectedFault, RandomFaultOptions } from './oss-faults
  * 'localhost') means "the bucket". Honours x-oss-forbid-overwrite (409 FileAlreadyExists) as
  * OSS does in an unversioned bucket. Tests inject faults with failNext() (exact) or
  * failRandomly() (chaos), and read what happened from requests and injectedFaults().
+ * Keys: the one of the options (with securityToken: STS keys, the token required), more with
+ * setKey(), temporary ones with issueTemporaryKeys() (what an STS or metadata endpoint hands out).
+ * Puts honour x-oss-server-side-encryption(-key-id) and x-oss-storage-class as OSS validates
+ * them; HEAD and GET answer them back.
  */
 
 export type OssOperation =
@@ -34,6 +38,8 @@ export interface OssTestServerOptions {
   region?: string;
   accessKeyId?: string;
   accessKeySecret?: string;
+  /** Makes the default key an STS key: requests must carry this x-oss-security-token. */
+  securityToken?: string;
   /** OSS refuses requests signed more than 15 minutes away from its clock. */
   maxClockSkewMs?: number;
   clock?: () => number;
@@ -52,7 +58,24 @@ export interface RecordedRequest {
   prefix?: string;
   /** GetObject only: body bytes answered (a range's or the whole object's). */
   bytes?: number;
+  /** The access key id the request was signed with. */
+  accessKeyId?: string;
+  /** PutObject only: the encryption and storage class headers sent. */
+  sse?: string;
+  kmsKeyId?: string;
+  storageClass?: string;
 }
+
+/** Temporary keys as STS and instance metadata answer them. */
+export interface TemporaryKeys {
+  AccessKeyId: string;
+  AccessKeySecret: string;
+  SecurityToken: string;
+  Expiration: string;
+}
+
+const SSE_VALUES = new Set(['AES256', 'KMS', 'SM4']);
+const STORAGE_CLASSES = new Set(['Standard', 'IA', 'Archive', 'ColdArchive', 'DeepColdArchive']);
 
 interface ParsedRequest {
   req: IncomingMessage;
@@ -86,7 +109,11 @@ export class OssTestServer {
   readonly region: string;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
+  readonly securityToken?: string;
   readonly requests: RecordedRequest[] = [];
+  private readonly keysById = new Map<string, SigningSecrets>();
+  /** Per object: the x-oss-* headers OSS answers back (encryption, storage class). */
+  private readonly objectHeaders = new Map<string, Record<string, string>>();
   private readonly objects = new MemoryBucket();
   private readonly faults = new FaultQueue();
   private randomFaults?: RandomFaults;
@@ -100,6 +127,8 @@ export class OssTestServer {
     this.region = opts.region ?? 'cn-hangzhou';
     this.accessKeyId = opts.accessKeyId ?? 'test-access-key-id';
     this.accessKeySecret = opts.accessKeySecret ?? 'test-access-key-secret';
+    this.securityToken = opts.securityToken;
+    this.setKey(this.accessKeyId, this.accessKeySecret, { securityToken: this.securityToken });
     this.maxClockSkewMs = opts.maxClockSkewMs ?? 15 * 60_000;
     this.clock = opts.clock ?? Date.now;
     this.server = createServer((req, res) => {
@@ -132,17 +161,57 @@ export class OssTestServer {
       OSS_BUCKET: this.bucket,
       OSS_ACCESS_KEY_ID: this.accessKeyId,
       OSS_ACCESS_KEY_SECRET: this.accessKeySecret,
+      ...(this.securityToken !== undefined && { OSS_SECURITY_TOKEN: this.securityToken }),
     };
   }
 
+  /** Accepts (or, with a new secret, re-keys) an access key; securityToken makes it STS. */
+  setKey(
+    accessKeyId: string,
+    accessKeySecret: string,
+    sts: { securityToken?: string; expiresAt?: number } = {},
+  ): void {
+    this.keysById.set(accessKeyId, { accessKeyId, accessKeySecret, region: this.region, ...sts });
+  }
+
+  removeKey(accessKeyId: string): void {
+    this.keysById.delete(accessKeyId);
+  }
+
+  /** New STS keys valid for lifetimeMs from now, in the JSON form STS and metadata answer. */
+  issueTemporaryKeys(lifetimeMs: number): TemporaryKeys {
+    const keys = {
+      AccessKeyId: `STS.${randomBytes(9).toString('hex')}`,
+      AccessKeySecret: randomBytes(18).toString('base64url'),
+      SecurityToken: `CAIS${randomUUID()}${randomBytes(24).toString('base64url')}`,
+      // STS writes whole seconds; the key is refused from exactly that instant.
+      Expiration: new Date(Math.floor((this.clock() + lifetimeMs) / 1000) * 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
+    };
+    this.setKey(keys.AccessKeyId, keys.AccessKeySecret, {
+      securityToken: keys.SecurityToken,
+      expiresAt: Date.parse(keys.Expiration),
+    });
+    return keys;
+  }
+
+  /** The encryption and storage class headers stored with an object. */
+  objectOssHeaders(key: string): Record<string, string> | undefined {
+    return this.objectHeaders.get(key);
+  }
+
   /** Settings for OssStorageDriver (and StoreConfig.oss) that reach this server. */
-  config(overrides: Partial<OssConfig> = {}): OssConfig {
+  config(
+    overrides: Partial<OssConfig> = {},
+  ): OssConfig & { accessKeyId: string; accessKeySecret: string } {
     return {
       endpoint: this.endpoint,
       region: this.region,
       bucket: this.bucket,
       accessKeyId: this.accessKeyId,
       accessKeySecret: this.accessKeySecret,
+      securityToken: this.securityToken,
       timeoutMs: 10_000,
       ...overrides,
     };
@@ -190,6 +259,7 @@ export class OssTestServer {
 
   reset(): void {
     this.objects.clear();
+    this.objectHeaders.clear();
     this.faults.clear();
     this.randomFaults = undefined;
     this.injected = 0;
@@ -202,8 +272,13 @@ export class OssTestServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = this.clock(); // OSS authenticates on arrival, before the body comes in
     const p = await parse(req);
     const record: RecordedRequest = { method: p.method, key: p.key, op: p.op, status: 0 };
+    record.accessKeyId = /^OSS ([^:]+):|Credential=([^/]+)\//
+      .exec(req.headers.authorization ?? '')
+      ?.slice(1)
+      .find(Boolean);
     if (p.op === 'ListObjectsV2') record.prefix = new Map(p.query).get('prefix') ?? '';
     this.requests.push(record);
     const send = (reply: Reply) => {
@@ -218,8 +293,8 @@ export class OssTestServer {
     }
     const denied = checkSignature(
       { ...p, headers: req.headers, bucket },
-      this,
-      this.clock(),
+      (id) => this.keysById.get(id),
+      arrived,
       this.maxClockSkewMs,
     );
     if (denied)
@@ -243,7 +318,7 @@ export class OssTestServer {
   private apply(p: ParsedRequest): Reply {
     switch (p.op) {
       case 'PutObject':
-        return this.putObjectOp(p);
+        return this.ossHeadersProblem(p) ?? this.putObjectOp(p);
       case 'GetObject':
       case 'HeadObject':
         return this.getObjectOp(p);
@@ -280,6 +355,7 @@ export class OssTestServer {
     }
     const contentType = p.req.headers['content-type'] ?? 'application/octet-stream';
     const obj = this.objects.put(p.key, p.body, contentType, new Date(this.clock()));
+    this.objectHeaders.set(p.key, storedOssHeaders(p.req));
     return {
       status: 200,
       headers: { ETag: `"${etagOf(obj.md5)}"`, 'Content-MD5': obj.md5.toString('base64') },
@@ -297,6 +373,8 @@ export class OssTestServer {
       'Last-Modified': obj.lastModified.toUTCString(),
       'Accept-Ranges': 'bytes',
       'x-oss-object-type': 'Normal',
+      'x-oss-storage-class': 'Standard',
+      ...this.objectHeaders.get(p.key),
     };
     const range = p.op === 'HeadObject' ? undefined : parseRange(p.req.headers.range, size);
     if (range === 'unsatisfiable' && p.req.headers['x-oss-range-behavior'] === 'standard') {
@@ -313,6 +391,36 @@ export class OssTestServer {
     headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     headers['Content-Length'] = end - start + 1;
     return { status: 206, headers, body: obj.body.subarray(start, end + 1) };
+  }
+
+  /** OSS's 400s for encryption and storage class values it does not take. */
+  private ossHeadersProblem(p: ParsedRequest): Reply | undefined {
+    const h = p.req.headers;
+    const sse = h['x-oss-server-side-encryption']?.toString();
+    const keyId = h['x-oss-server-side-encryption-key-id']?.toString();
+    const storageClass = h['x-oss-storage-class']?.toString();
+    const record = this.requests.findLast((r) => r.key === p.key && r.op === 'PutObject');
+    if (record) Object.assign(record, { sse, kmsKeyId: keyId, storageClass });
+    if (sse !== undefined && !SSE_VALUES.has(sse)) {
+      return this.error(
+        p,
+        400,
+        'InvalidEncryptionAlgorithmError',
+        'The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4',
+      );
+    }
+    if (keyId !== undefined && sse !== 'KMS') {
+      return this.error(
+        p,
+        400,
+        'InvalidArgument',
+        'x-oss-server-side-encryption-key-id is only allowed with KMS encryption.',
+      );
+    }
+    if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) {
+      return this.error(p, 400, 'InvalidArgument', `Invalid storage class ${storageClass}.`);
+    }
+    return undefined;
   }
 
   private listOp(p: ParsedRequest): Reply {
@@ -380,6 +488,20 @@ export class OssTestServer {
     if (!res.hasHeader('Content-Length')) res.setHeader('Content-Length', body?.length ?? 0);
     res.end(p.method === 'HEAD' ? undefined : body);
   }
+}
+
+/** The encryption and storage class a put asked for, as OSS answers them back on HEAD/GET. */
+function storedOssHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of [
+    'x-oss-server-side-encryption',
+    'x-oss-server-side-encryption-key-id',
+    'x-oss-storage-class',
+  ]) {
+    const value = req.headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
 }
 
 async function parse(req: IncomingMessage): Promise<ParsedRequest> {
