@@ -461,6 +461,20 @@ describe('Kubernetes base (kustomize)', () => {
     for (const svc of SERVICES) {
       expect(() => loadConfig(svc, { ...config, ...secrets, ...kafka })).not.toThrow();
     }
+    // The Redis password: a file from the Secret logsplit-redis, for the services using Redis.
+    for (const svc of ['compressor', 'uploader']) {
+      const spec = pod(svc) as unknown as {
+        containers: (Omit<Container, 'env'> & { env?: { name: string; value?: string }[] })[];
+        volumes?: { name: string; secret?: { secretName: string } }[];
+      };
+      const file = spec.containers[0].env?.find((e) => e.name === 'REDIS_PASSWORD_FILE')?.value;
+      const mount = spec.containers[0].volumeMounts?.find((m) =>
+        file?.startsWith(`${m.mountPath}/`),
+      );
+      expect(spec.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName).toBe(
+        'logsplit-redis',
+      );
+    }
   });
 
   it('gives store settings, OSS secrets and the RRSA identity to the uploader only', () => {

@@ -2,6 +2,7 @@
 // kafkajs 2.2.4 (admin, produce, consumer groups with committed offsets, transactions), and
 // Redis answers. If this fails, every other e2e test would fail for the same reason.
 import Redis from 'ioredis';
+import { redisConnectionOptions } from '@logsplit/common';
 import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
 import { loadKafkaSecurity } from '@logsplit/common';
 import { kafkaSecurityOptions } from '@logsplit/common';
@@ -117,7 +118,11 @@ describe('test infrastructure', () => {
   });
 
   it('has a Redis that answers', async () => {
-    const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis({
+      ...redisConnectionOptions(redisUrl()),
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     try {
       await redis.connect();
       expect(await redis.ping()).toBe('PONG');

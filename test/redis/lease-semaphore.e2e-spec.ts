@@ -258,6 +258,17 @@ describe('LeaseSemaphore (real Redis)', () => {
     expect(await sem.tryAcquire(r, held)).toBeUndefined();
   });
 
+  it('with REDIS_LEASE_REPLICAS and no replica to acknowledge it, grants nothing and frees the slot', async () => {
+    const r = resource();
+    const wanting = semaphore(client(), { replicas: { count: 1, timeoutMs: 50 } });
+    const err = await wanting.acquire(r, { ...held, waitTimeoutMs: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockTimeoutError);
+    expect(String((err as LockTimeoutError).lastError)).toContain(
+      'lease acknowledged by 0 of the 1 replica(s) REDIS_LEASE_REPLICAS asks for within 50 ms',
+    );
+    expect(await redis.get(leaseKeys(r, 0).slot)).toBeNull();
+  });
+
   it('refuses bad resource names and options with clear errors', async () => {
     for (const bad of ['', 'a/b', 'a b', '{x}', 'ü', 'x'.repeat(513)]) {
       await expect(sem.acquire(bad, held)).rejects.toBeInstanceOf(InvalidResourceNameError);

@@ -62,6 +62,8 @@ function attrs(list: OtlpKeyValue[] | undefined): Record<string, string | number
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Every request body as received (decoded), for tests that search all of it. */
+  readonly bodies: string[] = [];
   private server?: Server;
 
   async start(): Promise<string> {
@@ -72,6 +74,7 @@ export class OtlpReceiver {
         try {
           let body = Buffer.concat(parts);
           if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+          this.bodies.push(body.toString('utf8'));
           this.add(JSON.parse(body.toString('utf8')) as OtlpRequest);
           res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         } catch (err) {

@@ -4,6 +4,12 @@ import { Env, envSchema } from './env-schema';
 import { KafkaSecurityConfig, kafkaSecurityFromEnv, kafkaSecurityProblems } from './kafka-security';
 import { envForService, ossFromEnv, ossProblems, OssSettings } from './oss-settings';
 import { isSecretSetting, rememberSecrets, resolveSecretFiles } from './secrets';
+import {
+  maskUrlPassword,
+  RedisSettings,
+  redisSettingsFromEnv,
+  rememberUrlSecrets,
+} from './redis-settings';
 import type { SamplerName } from '../telemetry/sampler';
 
 export type CodecName = 'gzip' | 'zstd';
@@ -58,6 +64,7 @@ export interface LogsplitConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   kafka: KafkaConfig;
   redisUrl: string;
+  redis: RedisSettings;
   topics: TopicsConfig;
   spoolDir: string;
   codec: { name: CodecName; level: number };
@@ -138,6 +145,7 @@ export function loadConfig(
 ): LogsplitConfig {
   const { env, problems: secretProblems } = resolveSecretFiles(envForService(service, processEnv));
   rememberSecrets(env);
+  rememberUrlSecrets(env);
   if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -146,7 +154,9 @@ export function loadConfig(
         const name = i.path.join('.');
         const value = env[name];
         const shown =
-          value === undefined || isSecretSetting(name) ? '' : ` (got ${JSON.stringify(value)})`;
+          value === undefined || isSecretSetting(name)
+            ? ''
+            : ` (got ${JSON.stringify(maskUrlPassword(value))})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -167,6 +177,7 @@ export function loadConfig(
       security: kafkaSecurityFromEnv(e),
     },
     redisUrl: e.REDIS_URL,
+    redis: redisSettingsFromEnv(e),
     topics: {
       raw: e.LOGSPLIT_TOPIC_RAW,
       byApp: e.LOGSPLIT_TOPIC_BY_APP,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { kafkaSecuritySchema } from './kafka-security';
+import { redisEnvShape } from './redis-settings';
+import { hostPortList } from './setting-types';
 import { ossSettingsShape } from './oss-settings';
 
 // One schema for every setting. Each key is the environment variable's name, so a validation
@@ -30,14 +32,7 @@ const regex = z.string().refine((s) => {
   }
 }, 'must be a valid regular expression');
 
-const brokers = z
-  .string()
-  .min(1, 'must list at least one broker')
-  .transform((s) => s.split(',').map((b) => b.trim()))
-  .refine(
-    (list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
-    'must be host:port[,host:port...]',
-  );
+const brokers = hostPortList('broker');
 
 const httpUrl = (example: string) =>
   z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, `must be an http(s) URL like ${example}`);
@@ -49,10 +44,7 @@ export const envSchema = z.object({
   // The broker refuses values outside its group.min/max.session.timeout.ms (6 s – 30 min).
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).default(30_000),
   ...kafkaSecuritySchema,
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  ...redisEnvShape,
   LOGSPLIT_INSTANCE_ID: z.string().min(1).optional(),
   LOGSPLIT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOGSPLIT_TOPIC_RAW: topic.default('logs.raw'),

@@ -10,6 +10,8 @@ export const SECRET_SETTINGS: readonly string[] = [
   'OSS_SECURITY_TOKEN',
   'KAFKA_SASL_PASSWORD',
   'KAFKA_SSL_KEY_PASSWORD',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
 ];
 
 /** What replaces a secret value in anything printed. */

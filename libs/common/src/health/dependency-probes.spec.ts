@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
+import { redisSettingsFromUrl } from '../config/redis-settings';
 import { redisProbe } from './dependency-probes';
 
 /** The part of an ioredis client the probe looks at. */
@@ -10,6 +11,9 @@ class FakeRedis extends EventEmitter {
     this.pings++;
     return 'PONG';
   }
+  defineCommand(name: string): void {
+    (this as unknown as Record<string, () => Promise<string>>)[name] = async () => 'ok';
+  }
   become(status: string, event: string): void {
     this.status = status;
     this.emit(event);
@@ -17,7 +21,8 @@ class FakeRedis extends EventEmitter {
 }
 
 describe('redisProbe', () => {
-  const probeOf = (r: FakeRedis) => redisProbe(r as unknown as Redis);
+  const settings = redisSettingsFromUrl('redis://127.0.0.1:6379');
+  const probeOf = (r: FakeRedis) => redisProbe(r as unknown as Redis, settings);
 
   it('waits for a connection being set up, then pings', async () => {
     const redis = new FakeRedis();

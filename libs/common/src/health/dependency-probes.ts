@@ -1,9 +1,11 @@
 import Redis from 'ioredis';
 import { Admin, Kafka, logLevel } from 'kafkajs';
-import { KafkaConfig } from '../config';
 import { kafkaSecurityOptions } from '../kafka/client-security';
 import { describeKafkaFailure, KafkaFailureContext } from '../kafka/kafka-failure';
 import { KafkaProblems } from '../kafka/kafka-problems';
+import { KafkaConfig, RedisSettings } from '../config';
+import { describeRedisFailure, lastRedisError } from '../redis/redis-failure';
+import { deniedRedisCommand } from '../redis/redis-permissions';
 import { StorageDriver } from '../storage';
 
 /** Resolves when the dependency answered; rejects (or times out) when it did not. */
@@ -58,11 +60,21 @@ export function kafkaProbe(
  * or a reconnect attempt) is waited for instead of failing the probe, whose next round is a
  * second away; an unreachable Redis closes it, or the probe's timeout ends the wait.
  */
-export function redisProbe(redis: Redis): DependencyProbe {
+export function redisProbe(redis: Redis, settings: RedisSettings): DependencyProbe {
+  const fail = (err: unknown) => new Error(describeRedisFailure(err, settings));
   return async () => {
     if (redis.status === 'connecting' || redis.status === 'connect') await settled(redis);
-    if (redis.status !== 'ready') throw new Error(`redis client is ${redis.status}`);
-    await redis.ping();
+    if (redis.status !== 'ready') {
+      throw fail(lastRedisError(redis) ?? new Error(`redis client is ${redis.status}`));
+    }
+    let denied: string | undefined;
+    try {
+      await redis.ping();
+      denied = await deniedRedisCommand(redis);
+    } catch (err) {
+      throw fail(err);
+    }
+    if (denied) throw fail(new Error(`NOPERM may not run '${denied}' on logsplit:* keys`));
   };
 }
 

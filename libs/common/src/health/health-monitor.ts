@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { redactSecrets } from '../config/secrets';
 import { DependencyProbe, withTimeout } from './dependency-probes';
 import { HealthComponent, HealthState } from './health-state';
 
@@ -76,8 +77,9 @@ export class HealthMonitor {
  */
 function reasonOf(err: unknown): string {
   const reason = (err as { reason?: unknown } | undefined)?.reason;
-  if (typeof reason === 'string' && reason !== '') return reason;
+  // Reasons may quote what a server answered: known secret values are masked.
+  if (typeof reason === 'string' && reason !== '') return redactSecrets(reason);
   const message = err instanceof Error ? err.message : String(err);
-  const line = message.split('\n', 1)[0] ?? '';
+  const line = redactSecrets(message.split('\n', 1)[0] ?? '');
   return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }

@@ -62,7 +62,13 @@ export class CommonModule {
         { provide: REDIS, useFactory: (c: RedisConnection) => c.client, inject: [RedisConnection] },
         {
           provide: LeaseSemaphore,
-          useFactory: (c: RedisConnection) => new LeaseSemaphore(c.client),
+          useFactory: (c: RedisConnection) =>
+            new LeaseSemaphore(c.client, {
+              replicas: {
+                count: config.redis.leaseReplicas,
+                timeoutMs: config.redis.leaseReplicaTimeoutMs,
+              },
+            }),
           inject: [RedisConnection],
         },
       );

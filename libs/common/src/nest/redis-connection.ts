@@ -10,7 +10,7 @@ export class RedisConnection implements OnApplicationShutdown {
   readonly client: Redis;
 
   constructor(@Inject(LOGSPLIT_CONFIG) config: LogsplitConfig) {
-    this.client = createRedis(config.redisUrl, `logsplit-${config.service}`);
+    this.client = createRedis(config.redis, `logsplit-${config.service}`);
   }
 
   async onApplicationShutdown(): Promise<void> {

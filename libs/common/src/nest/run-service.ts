@@ -258,7 +258,9 @@ async function startOnce(
         await deps.kafkaProbe();
         if (!deps.consuming()) throw new Error(deps.topicsReady.problem ?? 'starting the consumer');
       },
-      ...(def.components.includes('redis') && { redis: redisProbe(app.get<Redis>(REDIS)) }),
+      ...(def.components.includes('redis') && {
+        redis: redisProbe(app.get<Redis>(REDIS), config.redis),
+      }),
       ...(def.components.includes('store') && {
         store: storeProbe(app.get<StorageDriver>(STORAGE), config.store.prefix),
       }),

@@ -4,3 +4,4 @@ export * from './lease-lock';
 export * from './lease-semaphore';
 export * from './redis-client';
 export * from './lease-names';
+export * from './redis-options';

@@ -29,14 +29,24 @@ export interface LeaseSemaphoreOptions {
   /** Polling backoff while waiting: first delay and cap (defaults 20 ms, 500 ms), jittered. */
   pollBaseMs?: number;
   pollCapMs?: number;
+  /**
+   * A grant or renewal counts only once this many replicas acknowledged it (WAIT n timeoutMs),
+   * so a Sentinel failover cannot lose it. Default none (a single server).
+   */
+  replicas?: { count: number; timeoutMs: number };
 }
 
 const RESOURCE = /^[A-Za-z0-9._:-]{1,512}$/;
 const MAX_SLOTS = 1024;
 const MIN_TTL_MS = 30;
 
-/** Redis errors that say "try again later" rather than "this request is wrong". */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
+/**
+ * Redis errors that say "try again later" rather than "this request is wrong". A login or a
+ * permission the operator can fix on the Redis side (ACL SETUSER) counts too: the service
+ * waits and resumes instead of failing the batch.
+ */
+const TRANSIENT_REPLY =
+  /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOPERM|NOAUTH|WRONGPASS)\b/;
 
 /** Slot k of resource R is `logsplit:slot:{R}:k`; its fence counter `logsplit:fence:{R}:k`. */
 export function leaseKeys(resource: string, slot: number): { slot: string; fence: string } {
@@ -59,6 +69,7 @@ export class LeaseSemaphore {
   private readonly logger: RedisLogger;
   private readonly pollBaseMs: number;
   private readonly pollCapMs: number;
+  private readonly replicas: { count: number; timeoutMs: number };
 
   constructor(
     private readonly redis: Redis,
@@ -69,6 +80,7 @@ export class LeaseSemaphore {
     this.notifier = new ReleaseNotifier(redis, options.wakeOnRelease ?? true, this.logger);
     this.pollBaseMs = options.pollBaseMs ?? 20;
     this.pollCapMs = options.pollCapMs ?? 500;
+    this.replicas = options.replicas ?? { count: 0, timeoutMs: 0 };
   }
 
   /**
@@ -157,6 +169,14 @@ export class LeaseSemaphore {
     this.notifier.close();
   }
 
+  /** Resolves once this connection's writes reached `replicas.count` replicas (WAIT). */
+  private async replicated(): Promise<void> {
+    const { count, timeoutMs } = this.replicas;
+    if (count === 0) return;
+    const acked = await this.redis.wait(count, timeoutMs);
+    if (acked < count) throw new LeaseNotReplicatedError(acked, count, timeoutMs);
+  }
+
   /** Takes the first free slot of `candidates` (one Lua call). */
   private async attempt(
     resource: string,
@@ -177,11 +197,20 @@ export class LeaseSemaphore {
     const [index, fence] = got;
     const slot = candidates[index];
     const slotKeys = keys[index];
+    const channel = releaseChannel(resource);
+    try {
+      await this.replicated();
+    } catch (err) {
+      // Not on enough replicas: give the slot back (best effort; else its TTL frees it).
+      await this.scripts.release(slotKeys.slot, token, channel, slot).catch(() => undefined);
+      throw err;
+    }
     return new Lease(
       {
         scripts: this.scripts,
         slotKey: slotKeys.slot,
-        releaseChannel: releaseChannel(resource),
+        releaseChannel: channel,
+        replicated: () => this.replicated(),
         currentHolder: async () => {
           const [token, fence] = await this.redis.mget(slotKeys.slot, slotKeys.fence);
           return { token, fence: Number(fence ?? 0) };
@@ -200,6 +229,16 @@ export class LeaseSemaphore {
         autoRenew: opts.autoRenew ?? true,
       },
     );
+  }
+}
+
+/** Thrown when a lease write did not reach enough replicas in time (retried like an outage). */
+export class LeaseNotReplicatedError extends Error {
+  constructor(acked: number, wanted: number, timeoutMs: number) {
+    super(
+      `lease acknowledged by ${acked} of the ${wanted} replica(s) REDIS_LEASE_REPLICAS asks for within ${timeoutMs} ms`,
+    );
+    this.name = 'LeaseNotReplicatedError';
   }
 }
 

@@ -8,6 +8,8 @@ export interface LeaseContext {
   releaseChannel: string;
   /** The token now in the slot key (null if none) and the latest fence issued for the slot. */
   currentHolder(): Promise<{ token: string | null; fence: number }>;
+  /** Rejects unless the writes so far reached the replicas a lease needs (WAIT); see semaphore. */
+  replicated(): Promise<void>;
   onError(message: string, err: unknown): void;
 }
 
@@ -134,6 +136,10 @@ export class Lease {
       this.lose('taken');
       return false;
     }
+    // A renewal only the primary holds would not survive a failover: it does not count (the
+    // lease then ends by its last replicated TTL, which a promoted replica also applies).
+    await this.ctx.replicated();
+    if (this.state !== 'held') return false;
     this.extendTo(sentAt + this.ttlMs);
     return true;
   }

@@ -1,7 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
+import type { RedisSettings } from '../config/redis-settings';
 import { backoffDelay } from '../util';
+import { noteRedisError } from './redis-failure';
+import { redisConnectionOptions } from './redis-options';
 
 /** What the client logs through; Nest's `Logger` fits. */
 export interface RedisLogger {
@@ -29,12 +32,17 @@ export const REDIS_RECONNECT_CAP_MS = 5_000;
  * 5 s) and then rejects, so callers can pause consumption / report NOT_SERVING instead of piling
  * up work; the client itself keeps reconnecting forever in the background.
  */
-export function createRedis(url: string, name: string, options: CreateRedisOptions = {}): Redis {
+export function createRedis(
+  settings: RedisSettings | string,
+  name: string,
+  options: CreateRedisOptions = {},
+): Redis {
   const logger = options.logger ?? new Logger(`Redis(${name})`);
   // Required here, not imported: ~90 ms of CPU at start-up, for services without Redis too.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { default: Client } = require('ioredis') as typeof import('ioredis');
-  const client = new Client(url, {
+  const client = new Client({
+    ...redisConnectionOptions(settings),
     connectionName: name.replace(/[^\w.:-]/g, '_'), // CLIENT SETNAME refuses spaces
     lazyConnect: false,
     enableOfflineQueue: true, // commands issued while (re)connecting wait instead of failing at once...
@@ -71,6 +79,7 @@ export function attachRedisLogging(
   let lastLoggedAt = 0;
   let suppressed = 0;
   client.on('error', (err: Error) => {
+    noteRedisError(client, err);
     const now = Date.now();
     if (downSince === undefined) {
       downSince = lastLoggedAt = now;
@@ -88,6 +97,7 @@ export function attachRedisLogging(
     }
   });
   client.on('ready', () => {
+    noteRedisError(client, undefined);
     if (downSince === undefined) return;
     logger.log(`redis "${name}" ready again after ${Date.now() - downSince} ms`);
     downSince = undefined;

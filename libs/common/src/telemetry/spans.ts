@@ -8,6 +8,7 @@ import {
   trace,
   Tracer,
 } from '@opentelemetry/api';
+import { redactSecrets } from '../config/secrets';
 
 /** The one tracer of logsplit's own spans. */
 export function tracer(): Tracer {
@@ -41,8 +42,14 @@ export async function inSpan<T>(
       try {
         return await fn(span);
       } catch (err) {
-        span.recordException(err instanceof Error ? err : String(err));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+        // Error messages may quote what a server answered: known secret values are masked.
+        const e = err instanceof Error ? err : new Error(String(err));
+        span.recordException({
+          name: e.name,
+          message: redactSecrets(e.message),
+          stack: e.stack && redactSecrets(e.stack),
+        });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: redactSecrets(String(err)) });
         throw err;
       } finally {
         span.end();
