@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import {
   adminClient,
   startRedisServer,
 } from './support/redis-servers';
+import { SecuredKafka, startSecuredKafka } from './support/secured-kafka';
 import { RunningService, ServiceName, startService } from './support/services';
 
 const RECORDS = 2_000;
@@ -45,6 +47,9 @@ describe('no secret value is ever printed', () => {
   const logFiles: string[] = [];
   let redis: RedisProcess;
   let oss: OssTestServer;
+  let broker: SecuredKafka;
+  /** The services' Kafka settings: SASL_SSL, and a client key encrypted with its passphrase. */
+  let kafkaEnv: Record<string, string>;
 
   /** `<NAME>_FILE` for every secret setting (but the ones in `except`), files written here. */
   const secretFiles = (except: string[] = []) =>
@@ -64,11 +69,23 @@ describe('no secret value is ever printed', () => {
     await admin.call('ACL', 'SETUSER', 'logsplit', ...rules, ...passwords);
     admin.disconnect();
     oss = await OssTestServer.start({ accessKeySecret: secrets.OSS_ACCESS_KEY_SECRET });
-  }, 60_000);
+    // Kafka's secrets in real use: the SCRAM password logs in, the key passphrase unlocks the key.
+    broker = await startSecuredKafka('sasl_ssl', [
+      '--user',
+      `logsplit:${secrets.KAFKA_SASL_PASSWORD}`,
+    ]);
+    const [key, cert] = [join(dir, 'client-key.pem'), join(dir, 'client-cert.pem')];
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-days', '1', '-subj', '/CN=logsplit',
+      '-keyout', key, '-out', cert, '-passout', `pass:${secrets.KAFKA_SSL_KEY_PASSWORD}`,
+    ], { stdio: 'ignore' }); // prettier-ignore
+    // Its KAFKA_SASL_PASSWORD_FILE gives way to the test's own secret files (same password).
+    kafkaEnv = { ...broker.env, KAFKA_SSL_CERT_FILE: cert, KAFKA_SSL_KEY_FILE: key };
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop()));
-    await Promise.all([redis?.stop(), oss?.close(), otlp.stop()]);
+    await Promise.all([redis?.stop(), oss?.close(), otlp.stop(), broker?.stop()]);
   }, 60_000);
 
   it('not in logs, metrics, spans or health, also when logins fail', async () => {
@@ -84,9 +101,10 @@ describe('no secret value is ever printed', () => {
       OTEL_BSP_SCHEDULE_DELAY: '200',
       LOGSPLIT_SEGMENT_MAX_AGE_MS: '1000',
       LOGSPLIT_UPLOAD_INTERVAL_MS: '1000',
+      ...kafkaEnv,
     });
     delete p.env.OSS_ACCESS_KEY_SECRET;
-    const kafka = testKafka();
+    const kafka = testKafka(broker.env);
     await createTopics(kafka, Object.values(p.topics), 2);
     await produceGoodRecords(kafka, p.topics.raw, RECORDS, APPS);
     const start = async (name: ServiceName, env: Record<string, string>) => {
