@@ -58,8 +58,12 @@ export async function conservationRun(
     // Bad records are interleaved with good ones so the splitter meets them mid-batch.
     const all: { value: Buffer | null }[] = good.map((r) => ({ value: r.value }));
     bad.forEach((b, i) => all.splice(Math.floor(((i + 1) * all.length) / (bad.length + 1)), 0, b));
-    for (let i = 0; i < all.length; i += 2000) {
-      await producer.send({ topic: p.topics.raw, acks: -1, messages: all.slice(i, i + 2000) });
+    // Explicit partitions: kafkajs re-partitions key-less messages on each retry of a send, so a
+    // retry after a broker-side append would arrive with other batch bounds under the same
+    // sequence numbers (OUT_OF_ORDER_SEQUENCE_NUMBER, seen on freshly started brokers).
+    const placed = all.map((m, i) => ({ ...m, partition: i % 6 }));
+    for (let i = 0; i < placed.length; i += 2000) {
+      await producer.send({ topic: p.topics.raw, acks: -1, messages: placed.slice(i, i + 2000) });
     }
     await producer.disconnect();
     for (const name of ['splitter', 'compressor', 'uploader'] as const) {
